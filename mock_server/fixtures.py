@@ -1,0 +1,512 @@
+"""Worlds from a seed, from a fixture document, and back to a document.
+
+The fixture format is plain YAML (JSON works too). Each resource names its org, its state and,
+optionally, ``sequence``, ``creation_date`` and ``change_date``; without them the loader records
+the events that lead to the state, so sequences always match the history. An exported world
+loads back into an identical one.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from faker import Faker
+
+from mock_server.domain.auth import KNOWN_ROLES
+from mock_server.domain.world import (
+    Action,
+    ActionState,
+    Aggregate,
+    GrantState,
+    Membership,
+    Org,
+    OrgState,
+    Project,
+    Token,
+    User,
+    UserGrant,
+    UserState,
+    World,
+)
+
+DEFAULT_SEED = 0
+# Seeded events are dated from here on, so a seed gives the same export every time.
+SEED_EPOCH = datetime(2025, 1, 6, 9, 0, 0, tzinfo=UTC)
+
+
+class FixtureError(ValueError):
+    """A fixture document that does not describe a consistent world."""
+
+
+# The events that lead from creation to a state; each one advances the aggregate's sequence.
+_STATE_EVENTS: dict[str, dict[str, list[str]]] = {
+    "orgs": {
+        "active": ["org.added"],
+        "inactive": ["org.added", "org.deactivated"],
+        "removed": ["org.added", "org.removed"],
+    },
+    "users": {
+        "active": ["user.human.added"],
+        "initial": ["user.human.added", "user.human.initialization.code.added"],
+        "inactive": ["user.human.added", "user.deactivated"],
+        "locked": ["user.human.added", "user.locked"],
+        "deleted": ["user.human.added", "user.removed"],
+    },
+    "projects": {"active": ["project.added"]},
+    "actions": {
+        "active": ["action.added"],
+        "inactive": ["action.added", "action.deactivated"],
+        "removed": ["action.added", "action.removed"],
+    },
+    "user_grants": {
+        "active": ["user.grant.added"],
+        "inactive": ["user.grant.added", "user.grant.deactivated"],
+        "removed": ["user.grant.added", "user.grant.removed"],
+    },
+}
+
+STATE_ENUMS = {
+    "orgs": OrgState,
+    "users": UserState,
+    "actions": ActionState,
+    "user_grants": GrantState,
+}
+KINDS = ("orgs", "users", "projects", "actions", "user_grants")
+
+
+@dataclass(frozen=True)
+class SeedTokens:
+    """The well-known tokens of a seeded world, one per kind of caller."""
+
+    instance_owner: str = "admin-pat"
+    org_owner: str = "org-owner-pat"
+    user_manager: str = "user-manager-pat"
+    project_owner: str = "project-owner-pat"
+    no_membership: str = "no-membership-pat"
+    second_org_owner: str = "second-org-owner-pat"
+    inactive_org_owner: str = "inactive-org-owner-pat"
+
+
+SEED_TOKENS = SeedTokens()
+
+
+def _date(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class _Loader:
+    """Adds one document's resources to a world, checking references as it goes."""
+
+    def __init__(self, world: World, clock: datetime) -> None:
+        self.world = world
+        self.clock = clock
+
+    def tick(self) -> datetime:
+        self.clock += timedelta(seconds=1, milliseconds=137)
+        return self.clock
+
+    def _require(self, collection: dict, key: Any, what: str, owner: str) -> Any:
+        if key not in collection:
+            raise FixtureError(f"{owner}: unknown {what} {key!r}")
+        return collection[key]
+
+    def _state(self, kind: str, entry: dict, default: str = "active") -> str:
+        state = str(entry.get("state", default)).lower()
+        if state not in _STATE_EVENTS[kind]:
+            allowed = ", ".join(_STATE_EVENTS[kind])
+            raise FixtureError(
+                f"{kind} {entry.get('id')!r}: state {state!r} is not one of {allowed}"
+            )
+        return state
+
+    def _record(self, kind: str, aggregate: Aggregate, entry: dict, state: str) -> None:
+        if "sequence" in entry:
+            aggregate.sequence = int(entry["sequence"])
+            aggregate.creation_date = _date(entry.get("creation_date")) or self.tick()
+            aggregate.change_date = _date(entry.get("change_date")) or aggregate.creation_date
+        else:
+            for event_type in _STATE_EVENTS[kind][state]:
+                self.world.push(aggregate, event_type, at=self.tick())
+        self.world.collection(kind)[aggregate.id] = aggregate
+
+    def _id(self, entry: dict) -> str:
+        if entry.get("id"):
+            self.world.claim_id(str(entry["id"]))
+            return str(entry["id"])
+        return self.world.new_id()
+
+    def org(self, entry: dict) -> Org:
+        state = self._state("orgs", entry)
+        org_id = self._id(entry)
+        name = str(entry.get("name") or f"Org {org_id}")
+        org = Org(
+            id=org_id,
+            resource_owner=org_id,
+            name=name,
+            state=OrgState(state),
+            primary_domain=str(entry.get("primary_domain") or _domain_of(name)),
+        )
+        self._record("orgs", org, entry, state)
+        return org
+
+    def user(self, entry: dict) -> User:
+        state = self._state("users", entry)
+        org = self._require(
+            self.world.orgs, str(entry.get("org")), "org", f"user {entry.get('id')}"
+        )
+        user_id = self._id(entry)
+        user = User(
+            id=user_id,
+            resource_owner=org.id,
+            user_name=str(entry.get("user_name") or f"user-{user_id}"),
+            state=UserState(state),
+            kind=str(entry.get("kind", "human")),
+            first_name=str(entry.get("first_name", "")),
+            last_name=str(entry.get("last_name", "")),
+            email=str(entry.get("email", "")),
+            preferred_language=str(entry.get("preferred_language", "en")),
+        )
+        self._record("users", user, entry, state)
+        return user
+
+    def project(self, entry: dict) -> Project:
+        org = self._require(
+            self.world.orgs, str(entry.get("org")), "org", f"project {entry.get('id')}"
+        )
+        project_id = self._id(entry)
+        project = Project(
+            id=project_id, resource_owner=org.id, name=str(entry.get("name") or project_id)
+        )
+        self._record("projects", project, entry, "active")
+        return project
+
+    def action(self, entry: dict) -> Action:
+        state = self._state("actions", entry)
+        org = self._require(
+            self.world.orgs, str(entry.get("org")), "org", f"action {entry.get('id')}"
+        )
+        action_id = self._id(entry)
+        action = Action(
+            id=action_id,
+            resource_owner=org.id,
+            name=str(entry.get("name") or f"action-{action_id}"),
+            script=str(entry.get("script", "")),
+            state=ActionState(state),
+        )
+        self._record("actions", action, entry, state)
+        return action
+
+    def user_grant(self, entry: dict) -> UserGrant:
+        state = self._state("user_grants", entry)
+        where = f"user grant {entry.get('id')}"
+        org = self._require(self.world.orgs, str(entry.get("org")), "org", where)
+        user = self._require(self.world.users, str(entry.get("user")), "user", where)
+        project = self._require(self.world.projects, str(entry.get("project")), "project", where)
+        grant_id = self._id(entry)
+        grant = UserGrant(
+            id=grant_id,
+            resource_owner=org.id,
+            user_id=user.id,
+            project_id=project.id,
+            roles=[str(r) for r in entry.get("roles", [])],
+            state=GrantState(state),
+        )
+        self._record("user_grants", grant, entry, state)
+        return grant
+
+    def membership(self, entry: dict) -> Membership:
+        where = f"membership of {entry.get('user')}"
+        user = self._require(self.world.users, str(entry.get("user")), "user", where)
+        scope = str(entry.get("scope", ""))
+        scope_id = str(entry.get("id", "")) if scope != "instance" else ""
+        if scope == "org":
+            self._require(self.world.orgs, scope_id, "org", where)
+        elif scope == "project":
+            self._require(self.world.projects, scope_id, "project", where)
+        elif scope != "instance":
+            raise FixtureError(f"{where}: scope must be instance, org or project, not {scope!r}")
+        roles = [str(r) for r in entry.get("roles", [])]
+        unknown = sorted(set(roles) - KNOWN_ROLES)
+        if unknown:
+            raise FixtureError(f"{where}: unknown roles {unknown}")
+        membership = Membership(user.id, scope, roles, scope_id)
+        self.world.memberships.append(membership)
+        return membership
+
+    def token(self, entry: dict) -> Token:
+        value = str(entry.get("token", ""))
+        if not value:
+            raise FixtureError("a token needs a non-empty 'token'")
+        user = self._require(self.world.users, str(entry.get("user")), "user", f"token {value}")
+        token = Token(
+            value, user.id, str(entry.get("description", "")), bool(entry.get("revoked", False))
+        )
+        self.world.tokens[value] = token
+        return token
+
+    def document(self, doc: dict) -> None:
+        for entry in doc.get("orgs", []):
+            self.org(entry)
+        for entry in doc.get("users", []):
+            self.user(entry)
+        for entry in doc.get("projects", []):
+            self.project(entry)
+        for entry in doc.get("actions", []):
+            self.action(entry)
+        for entry in doc.get("user_grants", []):
+            self.user_grant(entry)
+        for entry in doc.get("memberships", []):
+            self.membership(entry)
+        for entry in doc.get("tokens", []):
+            self.token(entry)
+
+
+def _domain_of(name: str) -> str:
+    slug = "".join(ch for ch in name.lower() if ch.isalnum()) or "org"
+    return f"{slug}.localhost"
+
+
+def load_document(doc: dict, world: World | None = None) -> World:
+    """Add ``doc``'s resources to ``world`` (a new, empty world when omitted)."""
+    if not isinstance(doc, dict):
+        raise FixtureError("a fixture document is a mapping")
+    if world is None:
+        world = World(seed=int(doc.get("seed", DEFAULT_SEED)))
+        instance = doc.get("instance") or {}
+        if instance.get("id"):
+            world.instance_id = str(instance["id"])
+        world.instance_name = str(instance.get("name", world.instance_name))
+    with world.lock:
+        latest = max((e.created_at for e in world.events), default=SEED_EPOCH)
+        _Loader(world, latest).document(doc)
+    return world
+
+
+def read_fixture_file(path: str | Path) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        doc = yaml.safe_load(handle) or {}
+    if not isinstance(doc, dict):
+        raise FixtureError(f"{path}: a fixture file holds a mapping")
+    return doc
+
+
+def build_world(seed: int = DEFAULT_SEED, fixtures: str | Path | None = None) -> World:
+    """The world the server starts with: the seed, replaced or extended by a fixture file.
+
+    A fixture file replaces the seeded world unless it says ``extend: true``.
+    """
+    if fixtures is None:
+        return seeded_world(seed)
+    doc = read_fixture_file(fixtures)
+    if doc.get("extend"):
+        return load_document(doc, seeded_world(seed))
+    return load_document(doc)
+
+
+def seeded_world(seed: int = DEFAULT_SEED) -> World:
+    return load_document(seed_document(seed), World(seed=seed))
+
+
+def seed_document(seed: int = DEFAULT_SEED) -> dict:
+    """A reproducible, realistic world: three orgs (one inactive), users in every state, actions,
+    projects and grants both active and inactive, and one token per kind of caller."""
+    fake = Faker()
+    fake.seed_instance(seed)
+    ids = random.Random(seed)
+
+    def new_id() -> str:
+        return str(ids.randrange(10**17, 4 * 10**17))
+
+    doc: dict[str, list] = {k: [] for k in (*KINDS, "memberships", "tokens")}
+
+    def org(state: str) -> str:
+        org_id = new_id()
+        doc["orgs"].append({"id": org_id, "name": fake.company(), "state": state})
+        return org_id
+
+    def user(org_id: str, state: str, kind: str = "human", label: str = "") -> str:
+        user_id = new_id()
+        first, last = fake.first_name(), fake.last_name()
+        name = label or f"{first}.{last}".lower()
+        doc["users"].append(
+            {
+                "id": user_id,
+                "org": org_id,
+                "user_name": name if kind == "human" else f"{name}-service",
+                "kind": kind,
+                "first_name": first if kind == "human" else "",
+                "last_name": last if kind == "human" else "",
+                "email": f"{name}@{fake.free_email_domain()}" if kind == "human" else "",
+                "state": state,
+            }
+        )
+        return user_id
+
+    def caller(org_id: str, token: str, label: str, scope: str, scope_id: str, roles: list[str]):
+        user_id = user(org_id, "active", label=label)
+        doc["memberships"].append({"user": user_id, "scope": scope, "id": scope_id, "roles": roles})
+        doc["tokens"].append({"token": token, "user": user_id, "description": label})
+        return user_id
+
+    def project(org_id: str) -> str:
+        project_id = new_id()
+        doc["projects"].append(
+            {"id": project_id, "org": org_id, "name": fake.catch_phrase().title()}
+        )
+        return project_id
+
+    def action(org_id: str, state: str) -> None:
+        name = fake.word() + "-" + fake.word()
+        doc["actions"].append(
+            {
+                "id": new_id(),
+                "org": org_id,
+                "name": name,
+                "script": f"function {name.replace('-', '_')}(ctx, api) {{}}",
+                "state": state,
+            }
+        )
+
+    def grant(org_id: str, user_id: str, project_id: str, state: str) -> None:
+        doc["user_grants"].append(
+            {
+                "id": new_id(),
+                "org": org_id,
+                "user": user_id,
+                "project": project_id,
+                "roles": [fake.random_element(["reader", "editor", "admin"])],
+                "state": state,
+            }
+        )
+
+    main, second, dormant = org("active"), org("active"), org("inactive")
+    main_projects = [project(main), project(main)]
+    second_project = project(second)
+
+    tokens = SEED_TOKENS
+    caller(main, tokens.instance_owner, "zitadel-admin", "instance", "", ["IAM_OWNER"])
+    caller(main, tokens.org_owner, "org-owner", "org", main, ["ORG_OWNER"])
+    caller(main, tokens.user_manager, "user-manager", "org", main, ["ORG_USER_MANAGER"])
+    caller(
+        main, tokens.project_owner, "project-owner", "project", main_projects[0], ["PROJECT_OWNER"]
+    )
+    no_rights = user(main, "active", label="no-membership")
+    doc["tokens"].append(
+        {"token": tokens.no_membership, "user": no_rights, "description": "no-membership"}
+    )
+    caller(second, tokens.second_org_owner, "second-org-owner", "org", second, ["ORG_OWNER"])
+    caller(dormant, tokens.inactive_org_owner, "dormant-org-owner", "org", dormant, ["ORG_OWNER"])
+
+    for org_id, org_projects in ((main, main_projects), (second, [second_project])):
+        members = [user(org_id, s) for s in ("active", "active", "active", "inactive", "inactive")]
+        user(org_id, "initial")
+        user(org_id, "locked")
+        user(org_id, "active", kind="machine")
+        for state in ("active", "active", "inactive"):
+            action(org_id, state)
+        for project_id in org_projects:
+            grant(org_id, members[0], project_id, "active")
+            grant(org_id, members[1], project_id, "active")
+            grant(org_id, members[3], project_id, "inactive")
+    user(dormant, "active")
+    action(dormant, "active")
+    return doc
+
+
+def export_document(world: World) -> dict:
+    """The world as a fixture document that :func:`load_document` reads back."""
+
+    def common(aggregate: Aggregate) -> dict:
+        return {
+            "sequence": aggregate.sequence,
+            "creation_date": _iso(aggregate.creation_date),
+            "change_date": _iso(aggregate.change_date),
+        }
+
+    with world.lock:
+        return {
+            "seed": world.seed,
+            "instance": {"id": world.instance_id, "name": world.instance_name},
+            "orgs": [
+                {
+                    "id": o.id,
+                    "name": o.name,
+                    "state": o.state.value,
+                    "primary_domain": o.primary_domain,
+                    **common(o),
+                }
+                for o in world.orgs.values()
+            ],
+            "users": [
+                {
+                    "id": u.id,
+                    "org": u.resource_owner,
+                    "user_name": u.user_name,
+                    "kind": u.kind,
+                    "first_name": u.first_name,
+                    "last_name": u.last_name,
+                    "email": u.email,
+                    "preferred_language": u.preferred_language,
+                    "state": u.state.value,
+                    **common(u),
+                }
+                for u in world.users.values()
+            ],
+            "projects": [
+                {"id": p.id, "org": p.resource_owner, "name": p.name, **common(p)}
+                for p in world.projects.values()
+            ],
+            "actions": [
+                {
+                    "id": a.id,
+                    "org": a.resource_owner,
+                    "name": a.name,
+                    "script": a.script,
+                    "state": a.state.value,
+                    **common(a),
+                }
+                for a in world.actions.values()
+            ],
+            "user_grants": [
+                {
+                    "id": g.id,
+                    "org": g.resource_owner,
+                    "user": g.user_id,
+                    "project": g.project_id,
+                    "roles": list(g.roles),
+                    "state": g.state.value,
+                    **common(g),
+                }
+                for g in world.user_grants.values()
+            ],
+            "memberships": [
+                {"user": m.user_id, "scope": m.scope, "id": m.scope_id, "roles": list(m.roles)}
+                for m in world.memberships
+            ],
+            "tokens": [
+                {
+                    "token": t.value,
+                    "user": t.user_id,
+                    "description": t.description,
+                    "revoked": t.revoked,
+                }
+                for t in world.tokens.values()
+            ],
+        }
+
+
+def dump_yaml(doc: dict) -> str:
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
