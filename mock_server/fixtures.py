@@ -32,6 +32,7 @@ from mock_server.domain.world import (
     UserGrant,
     UserState,
     World,
+    now,
 )
 
 DEFAULT_SEED = 0
@@ -110,11 +111,14 @@ def _iso(value: datetime | None) -> str | None:
 class _Loader:
     """Adds one document's resources to a world, checking references as it goes."""
 
-    def __init__(self, world: World, clock: datetime) -> None:
+    def __init__(self, world: World, clock: datetime | None) -> None:
         self.world = world
+        # A fixed clock makes loaded worlds reproducible; without one, events happen now.
         self.clock = clock
 
     def tick(self) -> datetime:
+        if self.clock is None:
+            return now()
         self.clock += timedelta(seconds=1, milliseconds=137)
         return self.clock
 
@@ -274,6 +278,11 @@ class _Loader:
             self.token(entry)
 
 
+def loader_for(world: World) -> _Loader:
+    """A loader that adds single resources to a running world, dated now."""
+    return _Loader(world, None)
+
+
 def _domain_of(name: str) -> str:
     slug = "".join(ch for ch in name.lower() if ch.isalnum()) or "org"
     return f"{slug}.localhost"
@@ -426,86 +435,89 @@ def seed_document(seed: int = DEFAULT_SEED) -> dict:
     return doc
 
 
+def _common(aggregate: Aggregate) -> dict:
+    return {
+        "sequence": aggregate.sequence,
+        "creation_date": _iso(aggregate.creation_date),
+        "change_date": _iso(aggregate.change_date),
+    }
+
+
+def export_entry(kind: str, aggregate: Aggregate) -> dict:
+    """One resource as the fixture entry that recreates it."""
+    if isinstance(aggregate, Org):
+        entry = {
+            "id": aggregate.id,
+            "name": aggregate.name,
+            "state": aggregate.state.value,
+            "primary_domain": aggregate.primary_domain,
+        }
+    elif isinstance(aggregate, User):
+        entry = {
+            "id": aggregate.id,
+            "org": aggregate.resource_owner,
+            "user_name": aggregate.user_name,
+            "kind": aggregate.kind,
+            "first_name": aggregate.first_name,
+            "last_name": aggregate.last_name,
+            "email": aggregate.email,
+            "preferred_language": aggregate.preferred_language,
+            "state": aggregate.state.value,
+        }
+    elif isinstance(aggregate, Project):
+        entry = {"id": aggregate.id, "org": aggregate.resource_owner, "name": aggregate.name}
+    elif isinstance(aggregate, Action):
+        entry = {
+            "id": aggregate.id,
+            "org": aggregate.resource_owner,
+            "name": aggregate.name,
+            "script": aggregate.script,
+            "state": aggregate.state.value,
+        }
+    elif isinstance(aggregate, UserGrant):
+        entry = {
+            "id": aggregate.id,
+            "org": aggregate.resource_owner,
+            "user": aggregate.user_id,
+            "project": aggregate.project_id,
+            "roles": list(aggregate.roles),
+            "state": aggregate.state.value,
+        }
+    else:  # pragma: no cover - every aggregate kind is listed above
+        raise TypeError(f"cannot export {kind}")
+    return {**entry, **_common(aggregate)}
+
+
+def export_membership(membership: Membership) -> dict:
+    return {
+        "user": membership.user_id,
+        "scope": membership.scope,
+        "id": membership.scope_id,
+        "roles": list(membership.roles),
+    }
+
+
+def export_token(token: Token) -> dict:
+    return {
+        "token": token.value,
+        "user": token.user_id,
+        "description": token.description,
+        "revoked": token.revoked,
+    }
+
+
 def export_document(world: World) -> dict:
     """The world as a fixture document that :func:`load_document` reads back."""
-
-    def common(aggregate: Aggregate) -> dict:
-        return {
-            "sequence": aggregate.sequence,
-            "creation_date": _iso(aggregate.creation_date),
-            "change_date": _iso(aggregate.change_date),
-        }
-
     with world.lock:
-        return {
+        doc: dict = {
             "seed": world.seed,
             "instance": {"id": world.instance_id, "name": world.instance_name},
-            "orgs": [
-                {
-                    "id": o.id,
-                    "name": o.name,
-                    "state": o.state.value,
-                    "primary_domain": o.primary_domain,
-                    **common(o),
-                }
-                for o in world.orgs.values()
-            ],
-            "users": [
-                {
-                    "id": u.id,
-                    "org": u.resource_owner,
-                    "user_name": u.user_name,
-                    "kind": u.kind,
-                    "first_name": u.first_name,
-                    "last_name": u.last_name,
-                    "email": u.email,
-                    "preferred_language": u.preferred_language,
-                    "state": u.state.value,
-                    **common(u),
-                }
-                for u in world.users.values()
-            ],
-            "projects": [
-                {"id": p.id, "org": p.resource_owner, "name": p.name, **common(p)}
-                for p in world.projects.values()
-            ],
-            "actions": [
-                {
-                    "id": a.id,
-                    "org": a.resource_owner,
-                    "name": a.name,
-                    "script": a.script,
-                    "state": a.state.value,
-                    **common(a),
-                }
-                for a in world.actions.values()
-            ],
-            "user_grants": [
-                {
-                    "id": g.id,
-                    "org": g.resource_owner,
-                    "user": g.user_id,
-                    "project": g.project_id,
-                    "roles": list(g.roles),
-                    "state": g.state.value,
-                    **common(g),
-                }
-                for g in world.user_grants.values()
-            ],
-            "memberships": [
-                {"user": m.user_id, "scope": m.scope, "id": m.scope_id, "roles": list(m.roles)}
-                for m in world.memberships
-            ],
-            "tokens": [
-                {
-                    "token": t.value,
-                    "user": t.user_id,
-                    "description": t.description,
-                    "revoked": t.revoked,
-                }
-                for t in world.tokens.values()
-            ],
         }
+        for kind in KINDS:
+            doc[kind] = [export_entry(kind, a) for a in world.collection(kind).values()]
+        doc["memberships"] = [export_membership(m) for m in world.memberships]
+        doc["tokens"] = [export_token(t) for t in world.tokens.values()]
+        return doc
 
 
 def dump_yaml(doc: dict) -> str:

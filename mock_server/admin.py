@@ -1,0 +1,134 @@
+"""Operations of the control plane on the world: reset, export, create, read, set state.
+
+Plain Python like the domain; the REST control plane only translates. A state set here is an
+event like any other (the sequence advances), so details stay consistent with the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mock_server import fixtures
+from mock_server.domain import errors
+from mock_server.domain.world import Aggregate, UserState, World
+
+# The event ZITADEL records when an aggregate enters a state.
+_STATE_EVENT_TYPES: dict[str, dict[str, str]] = {
+    "orgs": {"active": "org.reactivated", "inactive": "org.deactivated", "removed": "org.removed"},
+    "users": {
+        "active": "user.reactivated",
+        "inactive": "user.deactivated",
+        "initial": "user.human.initialization.code.added",
+        "locked": "user.locked",
+        "deleted": "user.removed",
+    },
+    "actions": {
+        "active": "action.reactivated",
+        "inactive": "action.deactivated",
+        "removed": "action.removed",
+    },
+    "user_grants": {
+        "active": "user.grant.reactivated",
+        "inactive": "user.grant.deactivated",
+        "removed": "user.grant.removed",
+    },
+}
+# ZITADEL's token projection deletes a user's tokens on these user states.
+_TOKEN_KILLING_USER_STATES = {UserState.INACTIVE, UserState.LOCKED, UserState.DELETED}
+
+CREATABLE = (*fixtures.KINDS, "memberships", "tokens")
+
+
+class WorldAdmin:
+    def __init__(self, world: World, initial_world: Callable[[], World]) -> None:
+        self.world = world
+        self._initial_world = initial_world
+
+    def reset(self) -> None:
+        """Put the world back to how the server started, in place, so every front sees it."""
+        fresh = self._initial_world()
+        with self.world.lock:
+            for name, value in vars(fresh).items():
+                if name != "lock":
+                    setattr(self.world, name, value)
+
+    def export(self) -> dict:
+        return fixtures.export_document(self.world)
+
+    def create(self, kind: str, entry: object) -> dict:
+        if kind not in CREATABLE:
+            raise errors.not_found(f"unknown resource kind {kind!r}")
+        if not isinstance(entry, dict):
+            raise errors.invalid_argument("the body must be a JSON object")
+        with self.world.lock:
+            loader = fixtures.loader_for(self.world)
+            try:
+                if kind == "memberships":
+                    return fixtures.export_membership(loader.membership(entry))
+                if kind == "tokens":
+                    if str(entry.get("token", "")) in self.world.tokens:
+                        raise errors.ZitadelError(
+                            errors.Code.ALREADY_EXISTS, "a token with this value exists"
+                        )
+                    return fixtures.export_token(loader.token(entry))
+                if entry.get("id") and str(entry["id"]) in self.world.collection(kind):
+                    raise errors.ZitadelError(
+                        errors.Code.ALREADY_EXISTS, f"{kind} {entry['id']} exists"
+                    )
+                creators = {
+                    "orgs": loader.org,
+                    "users": loader.user,
+                    "projects": loader.project,
+                    "actions": loader.action,
+                    "user_grants": loader.user_grant,
+                }
+                return fixtures.export_entry(kind, creators[kind](entry))
+            except (fixtures.FixtureError, ValueError, TypeError) as exc:
+                raise errors.invalid_argument(str(exc)) from None
+
+    def _aggregate(self, kind: str, resource_id: str) -> Aggregate:
+        if kind not in fixtures.KINDS:
+            raise errors.not_found(f"unknown resource kind {kind!r}")
+        aggregate = self.world.collection(kind).get(resource_id)
+        if aggregate is None:
+            raise errors.not_found(f"{kind} {resource_id} not found")
+        return aggregate
+
+    def get(self, kind: str, resource_id: str) -> dict:
+        with self.world.lock:
+            return fixtures.export_entry(kind, self._aggregate(kind, resource_id))
+
+    def set_state(self, kind: str, resource_id: str, state: object) -> dict:
+        with self.world.lock:
+            aggregate = self._aggregate(kind, resource_id)
+            events = _STATE_EVENT_TYPES.get(kind)
+            if events is None:
+                raise errors.invalid_argument(f"{kind} have no state")
+            if not isinstance(state, str) or state.lower() not in events:
+                allowed = ", ".join(events)
+                raise errors.invalid_argument(f"state must be one of {allowed}, not {state!r}")
+            new_state = type(aggregate.state)(state.lower())  # type: ignore[attr-defined]
+            if aggregate.state is not new_state:  # type: ignore[attr-defined]
+                aggregate.state = new_state  # type: ignore[attr-defined]
+                self.world.push(aggregate, events[new_state.value])
+                if kind == "users" and new_state in _TOKEN_KILLING_USER_STATES:
+                    self.world.revoke_tokens_of(aggregate.id)
+            return fixtures.export_entry(kind, aggregate)
+
+    def info(self, profile: str) -> dict:
+        with self.world.lock:
+            return {
+                "profile": profile,
+                "seed": self.world.seed,
+                "management_base_path": "/management/v1",
+                "tokens": [
+                    {
+                        "token": t.value,
+                        "user": t.user_id,
+                        "org": self.world.users[t.user_id].org_id,
+                        "description": t.description,
+                        "revoked": t.revoked,
+                    }
+                    for t in self.world.tokens.values()
+                ],
+            }

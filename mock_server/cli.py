@@ -1,0 +1,137 @@
+"""``zitadel-mock``: run the mock and print what a frontend developer needs to copy."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+
+from mock_server.domain.commands import DEFAULT_PROFILE, PROFILES
+from mock_server.domain.world import World
+from mock_server.fixtures import DEFAULT_SEED, FixtureError
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="zitadel-mock",
+        description="A stateful mock of ZITADEL's Management API v1 lifecycle endpoints.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
+    parser.add_argument("--port", type=int, default=8080, help="HTTP port (default %(default)s)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help="seed of the generated world (default %(default)s)",
+    )
+    parser.add_argument(
+        "--fixtures",
+        metavar="FILE",
+        help="YAML fixture file; replaces the seeded world unless it says 'extend: true'",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default=DEFAULT_PROFILE,
+        help="ZITADEL release behaviour to reproduce (default %(default)s)",
+    )
+    parser.add_argument(
+        "--no-control",
+        action="store_true",
+        help="switch off the control plane under /_mock/v1",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="server log level (default %(default)s)",
+    )
+    return parser.parse_args(argv)
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += [
+        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    ]
+    return "\n".join(lines)
+
+
+def describe(world: World, base_url: str, profile: str, control: bool) -> str:
+    """The banner printed on start: where things are, the tokens, the seeded resources."""
+    with world.lock:
+        org_names = {o.id: o.name for o in world.orgs.values()}
+        roles: dict[str, list[str]] = {}
+        for m in world.memberships:
+            where = "instance" if m.scope == "instance" else f"{m.scope} {m.scope_id}"
+            roles.setdefault(m.user_id, []).append(f"{'/'.join(m.roles)} on {where}")
+        token_rows = [
+            [
+                t.value,
+                world.users[t.user_id].user_name,
+                t.user_id,
+                world.users[t.user_id].org_id,
+                "; ".join(roles.get(t.user_id, ["no membership"])),
+            ]
+            for t in world.tokens.values()
+        ]
+        resource_rows = [["org", o.id, o.state.value, o.id, o.name] for o in world.orgs.values()]
+        resource_rows += [
+            ["user", u.id, u.state.value, u.org_id, u.user_name] for u in world.users.values()
+        ]
+        resource_rows += [
+            ["action", a.id, a.state.value, a.resource_owner, a.name]
+            for a in world.actions.values()
+        ]
+        resource_rows += [
+            ["user_grant", g.id, g.state.value, g.resource_owner, f"user {g.user_id}"]
+            for g in world.user_grants.values()
+        ]
+    for row in resource_rows:
+        row[3] = f"{row[3]} ({org_names.get(row[3], '?')})"
+    parts = [
+        f"ZITADEL lifecycle mock, profile {profile}, seed {world.seed}",
+        f"  Management API  {base_url}/management/v1",
+        f"  Swagger UI      {base_url}/ui",
+        f"  Control plane   {base_url}/_mock/v1" if control else "  Control plane   off",
+        "",
+        "Tokens (send as 'Authorization: Bearer <token>'; the org defaults to the user's own,",
+        "choose another with the x-zitadel-orgid header):",
+        _table(token_rows, ["token", "user", "user id", "org", "roles"]),
+        "",
+        "Resources:",
+        _table(resource_rows, ["kind", "id", "state", "org", "name"]),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    # connexion imports Starlette's test client, which warns about httpx on every start.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    import uvicorn
+
+    from mock_server.app import create_mock
+
+    try:
+        mock = create_mock(
+            seed=args.seed,
+            fixtures=args.fixtures,
+            profile=args.profile,
+            control=not args.no_control,
+        )
+    except (FixtureError, OSError) as exc:
+        print(f"zitadel-mock: cannot load fixtures: {exc}", file=sys.stderr)
+        return 2
+    base_url = f"http://{args.host}:{args.port}"
+    print(describe(mock.world, base_url, args.profile, not args.no_control), flush=True)
+    uvicorn.run(mock.app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""CORS as ZITADEL configures rs/cors (internal/api/http/middleware/cors_interceptor.go).
+
+Every origin is allowed with credentials, so the origin is echoed; a preflight always answers
+204, and a preflight asking for a method or header outside the lists is "aborted": 204 without
+any Allow-* header, which the browser then refuses.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+ALLOWED_HEADERS = frozenset(
+    {
+        "origin",
+        "content-type",
+        "accept",
+        "accept-language",
+        "authorization",
+        "x-zitadel-orgid",
+        "x-user-agent",
+        "x-grpc-web",
+        "x-requested-with",
+        "connect-protocol-version",
+        "connect-timeout-ms",
+        "grpc-timeout",
+    }
+)
+ALLOWED_METHODS = frozenset({"OPTIONS", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
+EXPOSED_HEADERS = "Location, Content-Length, Grpc-Status, Grpc-Message, Grpc-Status-Details-Bin"
+
+
+def _requested_headers_allowed(value: str) -> bool:
+    requested = [h.strip().lower() for h in value.split(",") if h.strip()]
+    return all(h in ALLOWED_HEADERS for h in requested)
+
+
+class CorsMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+            await self._preflight(headers, send)
+            return
+        origin = headers.get("origin", "")
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                out = list(message.get("headers", []))
+                out.append((b"vary", b"Origin"))
+                if origin and scope["method"] in ALLOWED_METHODS:
+                    out.append((b"access-control-allow-origin", origin.encode("latin-1")))
+                    out.append((b"access-control-allow-credentials", b"true"))
+                    out.append((b"access-control-expose-headers", EXPOSED_HEADERS.encode()))
+                message = {**message, "headers": out}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+    async def _preflight(self, headers: Headers, send: Send) -> None:
+        out = [(b"vary", b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers")]
+        origin = headers.get("origin", "")
+        method = headers["access-control-request-method"].upper()
+        requested = headers.get("access-control-request-headers", "")
+        if origin and method in ALLOWED_METHODS and _requested_headers_allowed(requested):
+            out.append((b"access-control-allow-origin", origin.encode("latin-1")))
+            out.append((b"access-control-allow-methods", method.encode("latin-1")))
+            if requested:
+                out.append((b"access-control-allow-headers", requested.encode("latin-1")))
+            out.append((b"access-control-allow-credentials", b"true"))
+        await send({"type": "http.response.start", "status": 204, "headers": out})
+        await send({"type": "http.response.body", "body": b""})
