@@ -1,0 +1,98 @@
+"""The README's promises, checked as a newcomer would: its curl examples, pasted against a
+freshly started mock, succeed."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _try_it_commands() -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Try it", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block, "the Try it section has a sh block"
+    return [line for line in block.group(1).splitlines() if line.startswith("curl ")]
+
+
+@pytest.fixture(scope="module")
+def mock_url():
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mock_server", "--port", str(port), "--log-level", "warning"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/_mock/v1/info", timeout=1)
+            break
+        except httpx.TransportError:
+            assert process.poll() is None, process.stderr.read().decode()
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail("the mock did not start within 30 s")
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def _run_curl(command: str, url: str) -> tuple[int, dict]:
+    argv = shlex.split(command.replace("http://localhost:8080", url))
+    result = subprocess.run(
+        [*argv, "-sS", "-w", "\n%{http_code}"], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0, result.stderr
+    body, _, status = result.stdout.rpartition("\n")
+    return int(status), json.loads(body)
+
+
+def test_readme_has_a_curl_example_per_operation():
+    paths = " ".join(_try_it_commands())
+    for suffix in [
+        "actions/182142426217625554/_deactivate",
+        "actions/382054629503414923/_reactivate",
+        "/_deactivate",
+        "orgs/me/_deactivate",
+        "orgs/me/_reactivate",
+    ]:
+        assert suffix in paths
+    assert len(_try_it_commands()) == 8
+
+
+def test_readme_curl_examples_work_as_pasted(mock_url):
+    for command in _try_it_commands():
+        status, body = _run_curl(command, mock_url)
+        assert status == 200, (command, body)
+        details = body["details"]
+        assert details["sequence"].isdigit()
+        assert details["resourceOwner"]
+
+
+def test_readme_error_example_is_what_a_second_call_returns(mock_url):
+    first = _try_it_commands()[0]
+    _run_curl(first, mock_url)  # the action may or may not still be active; now it is not
+    status, body = _run_curl(first, mock_url)
+    readme = README.read_text(encoding="utf-8")
+    shown = json.loads(re.search(r"```json\n(.*?)```", readme, re.S).group(1))
+    assert (status, body) == (400, shown)
