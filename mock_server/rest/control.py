@@ -29,7 +29,9 @@ def handlers(admin: WorldAdmin, profile: str) -> dict[str, Callable]:
         if format == "yaml":
             body = fixtures.dump_yaml(admin.export()).encode()
             return ConnexionResponse(200, body=body, content_type="application/yaml")
-        return admin.export(), 200
+        # Two media types are documented, so connexion needs to be told which one this is.
+        body = json.dumps(admin.export()).encode()
+        return ConnexionResponse(200, body=body, content_type="application/json")
 
     async def reset_world():
         admin.reset()
