@@ -25,8 +25,17 @@ def _char(text: str, pos: int) -> str:
 
 def _syntax_error(text: str, exc: json.JSONDecodeError) -> errors.ZitadelError:
     """Word Python's decoder failure as Go's encoding/json would."""
-    if exc.pos >= len(text.rstrip(_JSON_WHITESPACE)):
+    if exc.pos >= len(text.rstrip(_JSON_WHITESPACE)) or exc.msg.startswith("Unterminated string"):
         return errors.invalid_argument("unexpected EOF")
+    if exc.msg.startswith("Illegal trailing comma"):
+        # Python 3.13+ points at the comma; Go complains about what follows it.
+        after = exc.pos + 1
+        while after < len(text) and text[after] in _JSON_WHITESPACE:
+            after += 1
+        what = "object key string" if text[after : after + 1] == "}" else "value"
+        return errors.invalid_argument(
+            f"invalid character {_char(text, after)} looking for beginning of {what}"
+        )
     ch = _char(text, exc.pos)
     if exc.msg.startswith("Expecting property name"):
         return errors.invalid_argument(
@@ -82,11 +91,10 @@ def decode_request_body(raw: bytes, string_fields: Iterable[str]) -> dict:
     Returns the JSON object (unknown fields included, the caller ignores them) or raises an
     InvalidArgument ZitadelError with the decoder's message.
     """
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        # encoding/json would pass it on, but protojson rejects invalid UTF-8 in any string.
-        raise errors.invalid_argument("proto: syntax error: invalid UTF-8") from None
+    text = raw.decode("utf-8", errors="replace")
+    # encoding/json passes invalid UTF-8 inside strings on; protojson then rejects it. Outside
+    # strings it is a syntax error like any other stray byte.
+    invalid_utf8 = "\ufffd" in text and "\ufffd".encode() not in raw
     stripped = text.lstrip(_JSON_WHITESPACE)
     if not stripped:
         return {}
@@ -101,6 +109,8 @@ def decode_request_body(raw: bytes, string_fields: Iterable[str]) -> dict:
         raise errors.invalid_argument(
             f"invalid character {_char(stripped, 0)} looking for beginning of value"
         ) from None
+    if invalid_utf8:
+        raise errors.invalid_argument("proto: syntax error: invalid UTF-8")
     if not isinstance(value, dict):
         token = json.dumps(value)[:1] if isinstance(value, list | dict) else json.dumps(value)
         raise errors.invalid_argument(f"proto: syntax error (line 1:1): unexpected token {token}")
