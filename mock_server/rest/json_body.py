@@ -91,10 +91,14 @@ def decode_request_body(raw: bytes, string_fields: Iterable[str]) -> dict:
     Returns the JSON object (unknown fields included, the caller ignores them) or raises an
     InvalidArgument ZitadelError with the decoder's message.
     """
-    text = raw.decode("utf-8", errors="replace")
     # encoding/json passes invalid UTF-8 inside strings on; protojson then rejects it. Outside
     # strings it is a syntax error like any other stray byte.
-    invalid_utf8 = "\ufffd" in text and "\ufffd".encode() not in raw
+    try:
+        text = raw.decode("utf-8")
+        invalid_utf8 = False
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", errors="replace")
+        invalid_utf8 = True
     stripped = text.lstrip(_JSON_WHITESPACE)
     if not stripped:
         return {}
