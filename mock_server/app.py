@@ -109,13 +109,6 @@ def create_mock(
     return MockServer(app=app, service=service, admin=admin)
 
 
-def create_app(
-    world: World | None = None,
-    *,
-    seed: int = DEFAULT_SEED,
-    fixtures: str | None = None,
-    profile: str = DEFAULT_PROFILE,
-    control: bool = True,
-) -> ASGIApp:
-    """The ASGI app of a mock; see :func:`create_mock` to also reach its world and service."""
-    return create_mock(world, seed=seed, fixtures=fixtures, profile=profile, control=control).app
+def create_app(world: World | None = None, **options: object) -> ASGIApp:
+    """The ASGI app of a mock; :func:`create_mock` takes the same options and exposes the world."""
+    return create_mock(world, **options).app  # type: ignore[arg-type]
