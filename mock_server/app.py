@@ -1,4 +1,4 @@
-"""The mock's HTTP application: the management REST API, its control plane and CORS.
+"""The mock's HTTP application: the management REST API, gRPC-web, its control plane and CORS.
 
 Routing comes from the spec through connexion. Connexion's own security and request validation
 middlewares are left out on purpose: ZITADEL authenticates before it validates and words both
@@ -18,6 +18,7 @@ from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.resolver import Resolver
+from starlette.datastructures import Headers
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 from zitadel_lifecycle_openapi import CONTROL_SPEC, MANAGEMENT_SPEC
@@ -29,6 +30,7 @@ from mock_server.domain.errors import ZitadelError
 from mock_server.domain.service import LifecycleService
 from mock_server.domain.world import World
 from mock_server.fixtures import DEFAULT_SEED, build_world
+from mock_server.grpc_front import GrpcWebApp, is_grpc_web
 from mock_server.rest import control as control_plane
 from mock_server.rest import gateway, management
 from mock_server.rest.cors import CorsMiddleware
@@ -58,15 +60,24 @@ class MockServer:
 
 
 class _Front:
-    """The outermost app: the /ui shortcut, then everything else to connexion."""
+    """The outermost app: the /ui shortcut, gRPC-web, then everything else to connexion."""
 
-    def __init__(self, api: ASGIApp) -> None:
+    def __init__(self, api: ASGIApp, grpc_web: ASGIApp) -> None:
         self.api = api
+        self.grpc_web = grpc_web
         self.ui_redirect = RedirectResponse("/management/v1/ui/")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in ("/ui", "/ui/"):
             await self.ui_redirect(scope, receive, send)
+            return
+        # ZITADEL's routeGRPCWeb: every POST whose Content-Type starts with application/grpc-web.
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and is_grpc_web(Headers(scope=scope).get("content-type"))
+        ):
+            await self.grpc_web(scope, receive, send)
             return
         await self.api(scope, receive, send)
 
@@ -105,7 +116,7 @@ def create_mock(
     api.add_error_handler(405, gateway.handle_http_exception)
     api.add_error_handler(Exception, gateway.handle_unexpected)
 
-    app: ASGIApp = CorsMiddleware(_Front(api))
+    app: ASGIApp = CorsMiddleware(_Front(api, GrpcWebApp(service)))
     return MockServer(app=app, service=service, admin=admin)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from mock_server.domain.commands import DEFAULT_PROFILE, PROFILES
 from mock_server.domain.world import World
 from mock_server.fixtures import DEFAULT_SEED, FixtureError
+from mock_server.grpc_front.server import DEFAULT_GRPC_PORT, create_grpc_server, grpc_address
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -18,7 +19,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description="A stateful mock of ZITADEL's Management API v1 lifecycle endpoints.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
-    parser.add_argument("--port", type=int, default=8080, help="HTTP port (default %(default)s)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8080,
+        help="HTTP port: REST, gRPC-web and the control plane (default %(default)s)",
+    )
+    parser.add_argument(
+        "--grpc-port",
+        type=int,
+        metavar="PORT",
+        help=f"native gRPC (HTTP/2) port, 0 for any free one (default {DEFAULT_GRPC_PORT})",
+    )
+    parser.add_argument("--no-grpc", action="store_true", help="do not start native gRPC")
     parser.add_argument(
         "--seed",
         type=int,
@@ -60,7 +73,9 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(lines)
 
 
-def describe(world: World, base_url: str, profile: str, control: bool) -> str:
+def describe(
+    world: World, base_url: str, profile: str, control: bool, grpc_target: str | None = None
+) -> str:
     """The banner printed on start: where things are, the tokens, the seeded resources."""
     with world.lock:
         org_names = {o.id: o.name for o in world.orgs.values()}
@@ -95,6 +110,8 @@ def describe(world: World, base_url: str, profile: str, control: bool) -> str:
     parts = [
         f"ZITADEL lifecycle mock, profile {profile}, seed {world.seed}",
         f"  Management API  {base_url}/management/v1",
+        f"  gRPC-web        {base_url}",
+        f"  gRPC (HTTP/2)   {grpc_target or 'off'}",
         f"  Swagger UI      {base_url}/ui",
         f"  Control plane   {base_url}/_mock/v1" if control else "  Control plane   off",
         "",
@@ -127,9 +144,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FixtureError, OSError) as exc:
         print(f"zitadel-mock: cannot load fixtures: {exc}", file=sys.stderr)
         return 2
+    grpc_server, grpc_target = None, None
+    if not args.no_grpc:
+        port = DEFAULT_GRPC_PORT if args.grpc_port is None else args.grpc_port
+        try:
+            grpc_server, bound = create_grpc_server(mock.service, args.host, port)
+        except RuntimeError as exc:
+            if args.grpc_port is not None:
+                print(f"zitadel-mock: cannot serve gRPC: {exc}", file=sys.stderr)
+                return 2
+            # Only the default port was busy (another mock, say): REST still serves.
+            print(
+                f"zitadel-mock: gRPC not started, port {port} is busy; "
+                "choose one with --grpc-port or pass --no-grpc",
+                file=sys.stderr,
+            )
+        else:
+            grpc_server.start()
+            grpc_target = grpc_address(args.host, bound)
     base_url = f"http://{args.host}:{args.port}"
-    print(describe(mock.world, base_url, args.profile, not args.no_control), flush=True)
-    uvicorn.run(mock.app, host=args.host, port=args.port, log_level=args.log_level)
+    print(
+        describe(mock.world, base_url, args.profile, not args.no_control, grpc_target),
+        flush=True,
+    )
+    try:
+        uvicorn.run(mock.app, host=args.host, port=args.port, log_level=args.log_level)
+    finally:
+        if grpc_server is not None:
+            grpc_server.stop(grace=1)
     return 0
 
 

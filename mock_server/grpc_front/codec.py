@@ -1,0 +1,98 @@
+"""Between protobuf messages and the domain: what both gRPC fronts share.
+
+Requests become the proto-field mapping the domain takes, :class:`Details` become
+``zitadel.v1.ObjectDetails`` with the date field the spec names, and a
+:class:`~mock_server.domain.errors.ZitadelError` becomes the ``google.rpc.Status`` that ZITADEL
+sends as ``grpc-status-details-bin``. No behaviour lives here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from google.protobuf import any_pb2
+from google.protobuf.message import Message
+from google.protobuf.message_factory import GetMessageClass
+from google.rpc import status_pb2
+
+from mock_server import contract, status
+from mock_server.domain.errors import ZitadelError
+from mock_server.domain.service import CallMetadata, LifecycleService
+from mock_server.domain.world import Details
+from mock_server.grpc_front.gen.zitadel import management_pb2, message_pb2, object_pb2
+
+SERVICE = management_pb2.DESCRIPTOR.services_by_name["ManagementService"]
+SERVICE_NAME = SERVICE.full_name  # zitadel.management.v1.ManagementService
+METHOD_PREFIX = f"/{SERVICE_NAME}/"
+RPC_NAMES = tuple(method.name for method in SERVICE.methods)
+
+AUTHORIZATION_KEY = "authorization"
+ORG_ID_KEY = "x-zitadel-orgid"
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
+
+
+def request_class(rpc_name: str) -> type[Message] | None:
+    method = SERVICE.methods_by_name.get(rpc_name)
+    return None if method is None else GetMessageClass(method.input_type)
+
+
+def response_class(rpc_name: str) -> type[Message]:
+    return GetMessageClass(SERVICE.methods_by_name[rpc_name].output_type)
+
+
+def fields_of(request: Message) -> dict[str, str]:
+    """Every field of a request, unset ones as "", keyed by proto field name."""
+    return {field.name: getattr(request, field.name) for field in request.DESCRIPTOR.fields}
+
+
+def metadata_from_pairs(pairs: Iterable[tuple[str, str | bytes]]) -> CallMetadata:
+    """The call metadata of gRPC metadata or HTTP headers; keys compare case-insensitively."""
+    found: dict[str, str] = {}
+    for key, value in pairs:
+        key = key.lower()
+        if key in (AUTHORIZATION_KEY, ORG_ID_KEY) and key not in found:
+            found[key] = value.decode("latin-1") if isinstance(value, bytes) else value
+    return CallMetadata(found.get(AUTHORIZATION_KEY), found.get(ORG_ID_KEY))
+
+
+def object_details(rpc_name: str, details: Details) -> object_pb2.ObjectDetails:
+    message = object_pb2.ObjectDetails(
+        sequence=details.sequence, resource_owner=details.resource_owner
+    )
+    # The spec names the one date field each RPC fills (creationDate for the action RPCs).
+    camel = contract.rpcs()[rpc_name].date_field
+    date_field = object_pb2.ObjectDetails.DESCRIPTOR.fields_by_camelcase_name[camel].name
+    getattr(message, date_field).FromDatetime(details.event_date)
+    return message
+
+
+def response_message(rpc_name: str, details: Details) -> Message:
+    return response_class(rpc_name)(details=object_details(rpc_name, details))
+
+
+def status_message(error: ZitadelError) -> status_pb2.Status:
+    """The google.rpc.Status of an error, its ErrorDetail packed in Any as ZITADEL does."""
+    details = [
+        any_pb2.Any(
+            type_url=entry["@type"],
+            value=message_pb2.ErrorDetail(
+                id=entry["id"], message=entry["message"]
+            ).SerializeToString(),
+        )
+        for entry in status.error_details(error)
+    ]
+    return status_pb2.Status(code=status.grpc_code(error), message=error.message, details=details)
+
+
+def status_details_bin(error: ZitadelError) -> bytes | None:
+    """The value of grpc-status-details-bin, or None: grpc-go sends it only with details."""
+    message = status_message(error)
+    return message.SerializeToString() if message.details else None
+
+
+def invoke(
+    service: LifecycleService, rpc_name: str, request: Message, metadata: CallMetadata
+) -> Message:
+    """One call through the domain; raises ZitadelError."""
+    details = service.call(rpc_name, fields_of(request), metadata)
+    return response_message(rpc_name, details)

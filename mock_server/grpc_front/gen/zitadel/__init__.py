@@ -1,0 +1,1 @@
+"""Protos of ZITADEL's zitadel.v1 and zitadel.management.v1."""
