@@ -156,7 +156,7 @@ def test_native_success_fills_the_spec_date_field(channel, world):
     done = call_grpc(channel, "DeactivateAction", {"id": action.id}, ADMIN)
     assert (done.code, done.date_field, done.sequence) == (0, "creationDate", action.sequence)
     assert done.resource_owner == action.resource_owner
-    assert done.date == action.change_date.replace(tzinfo=None)
+    assert done.date == action.change_date
     done = call_grpc(channel, "DeactivateUser", {"id": user.id}, ADMIN)
     assert (done.date_field, done.sequence) == ("changeDate", user.sequence)
 
@@ -321,46 +321,88 @@ def test_grpc_message_is_percent_encoded():
 @pytest.mark.parametrize(
     ("body", "content_type", "extra", "code", "message"),
     [
-        (b"", "application/grpc-web", {}, 13, "request body holds no complete frame"),
-        (b"\x00\x00\x00", "application/grpc-web", {}, 13, "request body holds no complete frame"),
-        (b"\x00\x00\x00\x00\x09ab", "application/grpc-web", {}, 13, "frame announces 9 bytes"),
-        (
+        pytest.param(
+            b"",
+            "application/grpc-web",
+            {},
+            13,
+            "request body holds no complete frame",
+            id="empty-body",
+        ),
+        pytest.param(
+            b"\x00\x00\x00",
+            "application/grpc-web",
+            {},
+            13,
+            "request body holds no complete frame",
+            id="short-header",
+        ),
+        pytest.param(
+            b"\x00\x00\x00\x00\x09ab",
+            "application/grpc-web",
+            {},
+            13,
+            "frame announces 9 bytes",
+            id="short-payload",
+        ),
+        pytest.param(
             b"\x00\x00\x00\x00\x02\xff\xff",
             "application/grpc-web",
             {},
             13,
             "grpc: error unmarshalling request",
+            id="not-the-message",
         ),
-        (
+        pytest.param(
             b"\x01\x00\x00\x00\x00",
             "application/grpc-web",
             {},
             13,
             "grpc: compressed flag set with identity or empty encoding",
+            id="compressed-identity",
         ),
-        (
+        pytest.param(
             b"\x01\x00\x00\x00\x00",
             "application/grpc-web",
             {"grpc-encoding": "gzip"},
             12,
             'grpc: Decompressor is not installed for grpc-encoding "gzip"',
+            id="compressed-gzip",
         ),
-        (b"\x80\x00\x00\x00\x00", "application/grpc-web", {}, 13, "unexpected payload format 128"),
-        (b"\x00" * 10, "application/grpc-web", {}, 13, "one message frame"),
-        (
+        pytest.param(
+            b"\x80\x00\x00\x00\x00",
+            "application/grpc-web",
+            {},
+            13,
+            "unexpected payload format 128",
+            id="trailer-from-client",
+        ),
+        pytest.param(
+            b"\x00" * 10, "application/grpc-web", {}, 13, "one message frame", id="two-frames"
+        ),
+        pytest.param(
             b"\x00\xff\xff\xff\xff",
             "application/grpc-web",
             {},
             8,
             "grpc: received message larger than max (4294967295 vs. 4194304)",
+            id="oversize",
         ),
-        (b"!!!", "application/grpc-web-text", {}, 3, "grpc-web-text: body is not base64"),
-        (
+        pytest.param(
+            b"!!!",
+            "application/grpc-web-text",
+            {},
+            3,
+            "grpc-web-text: body is not base64",
+            id="bad-base64",
+        ),
+        pytest.param(
             b"\x00\x00\x00\x00\x00",
             "application/grpc-web+json",
             {},
             13,
             "no codec registered for content-subtype json",
+            id="json-codec",
         ),
     ],
 )

@@ -1,0 +1,78 @@
+"""``zitadel-mock`` starts native gRPC beside HTTP, on one world, and says where."""
+
+from __future__ import annotations
+
+import re
+
+import grpc
+import pytest
+import uvicorn
+from grpc_harness import ADMIN, call_grpc
+
+from mock_server import cli
+from mock_server.domain.service import LifecycleService
+from mock_server.fixtures import seeded_world
+from mock_server.grpc_front import create_grpc_server
+
+BANNER_GRPC = re.compile(r"^  gRPC \(HTTP/2\)\s+(\S+)$", re.MULTILINE)
+
+
+@pytest.fixture
+def busy_port():
+    """A port another gRPC server holds for the whole test."""
+    server, port = create_grpc_server(LifecycleService(seeded_world(0)), "127.0.0.1", 0)
+    yield port
+    server.stop(grace=None)
+
+
+def _run(monkeypatch, capsys, argv, while_serving=None):
+    """Run the CLI with uvicorn.run replaced: the gRPC server is up while it 'serves'."""
+    seen = {"err": ""}
+
+    def fake_run(app, **_options):
+        early = capsys.readouterr()
+        seen["banner"], seen["err"] = early.out, early.err
+        if while_serving is not None:
+            seen["result"] = while_serving(seen["banner"])
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    code = cli.main(["--port", "0", "--log-level", "warning", *argv])
+    return code, seen, seen["err"] + capsys.readouterr().err
+
+
+def test_grpc_serves_the_same_world_while_http_runs(monkeypatch, capsys):
+    def reactivate_active_org(banner: str):
+        (target,) = BANNER_GRPC.findall(banner)
+        with grpc.insecure_channel(target) as channel:
+            return call_grpc(channel, "ReactivateOrg", {}, ADMIN)
+
+    code, seen, _ = _run(monkeypatch, capsys, ["--grpc-port", "0"], reactivate_active_org)
+    assert code == 0
+    outcome = seen["result"]
+    assert (outcome.code, outcome.message) == (9, "Organisation is already active (EVENT-bfnrh)")
+    assert "  gRPC-web        http://127.0.0.1:0" in seen["banner"]
+
+
+def test_no_grpc_starts_none(monkeypatch, capsys):
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("--no-grpc must not create a gRPC server")
+
+    monkeypatch.setattr(cli, "create_grpc_server", refuse)
+    code, seen, _ = _run(monkeypatch, capsys, ["--no-grpc"])
+    assert code == 0
+    assert BANNER_GRPC.findall(seen["banner"]) == ["off"]
+
+
+def test_explicit_busy_grpc_port_is_an_error(monkeypatch, capsys, busy_port):
+    code, seen, err = _run(monkeypatch, capsys, ["--grpc-port", str(busy_port)])
+    assert code == 2
+    assert "banner" not in seen
+    assert "cannot serve gRPC" in err
+
+
+def test_busy_default_grpc_port_leaves_http_running(monkeypatch, capsys, busy_port):
+    monkeypatch.setattr(cli, "DEFAULT_GRPC_PORT", busy_port)
+    code, seen, err = _run(monkeypatch, capsys, [])
+    assert code == 0
+    assert BANNER_GRPC.findall(seen["banner"]) == ["off"]
+    assert f"port {busy_port} is busy" in err
