@@ -1,0 +1,41 @@
+"""Conformance suite for ZITADEL's Management API v1 lifecycle endpoints.
+
+The response rules are plain functions over a request/response pair, usable from any test::
+
+    from conformance import assert_conforms, from_httpx
+
+    assert_conforms(*from_httpx(httpx.post(url, headers=headers, json={})))
+
+The suite itself runs as a pytest plugin (``pytest --pyargs conformance.suite --zitadel-url
+URL``) or as ``zitadel-conformance URL``; see conformance/README.md.
+"""
+
+from conformance.checks import (
+    RULES,
+    RuleViolation,
+    assert_conforms,
+    check_all,
+    check_details,
+    check_envelope,
+    check_status,
+)
+from conformance.model import Request, Response, from_httpx, from_requests, from_schemathesis
+from conformance.spec import Operation, operation_for, operations
+
+__all__ = [
+    "RULES",
+    "Operation",
+    "Request",
+    "Response",
+    "RuleViolation",
+    "assert_conforms",
+    "check_all",
+    "check_details",
+    "check_envelope",
+    "check_status",
+    "from_httpx",
+    "from_requests",
+    "from_schemathesis",
+    "operation_for",
+    "operations",
+]

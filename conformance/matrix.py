@@ -1,0 +1,195 @@
+"""The result matrix: every operation against every check, pass / fail / skipped with why.
+
+Rule checks (the response rules applied to every response) fill their cells as responses are
+checked; scenario checks (auth, not found, lifecycle, isolation, links) from their tests. A rule
+cell that never saw a response it applies to is reported as skipped with the reason, so a gap in
+coverage never reads as a pass.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+# Rule columns first (in the order a response is checked), then the scenario columns.
+RULE_COLUMNS = ("5xx", "status", "content-type", "schema", "details", "envelope")
+SCENARIO_COLUMNS = ("links", "auth", "not_found", "lifecycle", "isolation")
+COLUMNS = RULE_COLUMNS + SCENARIO_COLUMNS
+
+COLUMN_DESCRIPTIONS = {
+    "5xx": "no server error (schemathesis not_a_server_error)",
+    "status": "documented status; 200 for a success, grpc-gateway's mapping for an error",
+    "content-type": "documented content type (schemathesis content_type_conformance)",
+    "schema": "body valid against the spec (schemathesis response_schema_conformance)",
+    "details": "details: decimal sequence, RFC 3339 UTC date, only the operation's date "
+    "field, resourceOwner = org of the call",
+    "envelope": "error envelope: integer code, string message, details with @type",
+    "links": "the stateful phase through the spec's links",
+    "auth": "no / malformed header, unknown token, unknown org, caller without rights",
+    "not_found": "unknown ids: 404 code 5",
+    "lifecycle": "deactivate, again, reactivate, again on a provisioned resource",
+    "isolation": "a resource addressed from another org is not found and unchanged",
+}
+
+# Schemathesis' own checks and the column they belong to.
+SCHEMATHESIS_CHECK_COLUMNS = {
+    "not_a_server_error": "5xx",
+    "status_code_conformance": "status",
+    "content_type_conformance": "content-type",
+    "response_schema_conformance": "schema",
+}
+
+_REASON_NOTHING_SEEN = {
+    "details": "no successful response seen",
+    "envelope": "no error response seen",
+}
+
+
+def column_of(rule: str) -> str:
+    """The matrix column of a rule id (``details.sequence``) or a schemathesis check name."""
+    if rule in SCHEMATHESIS_CHECK_COLUMNS:
+        return SCHEMATHESIS_CHECK_COLUMNS[rule]
+    prefix = rule.split(".", 1)[0]
+    if prefix in COLUMNS:
+        return prefix
+    return "schema"
+
+
+@dataclass
+class Cell:
+    evaluations: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (rule, summary)
+    errors: list[str] = field(default_factory=list)
+    skips: list[str] = field(default_factory=list)
+    not_applicable: str | None = None
+
+    @property
+    def state(self) -> str:
+        if self.failures:
+            return "FAIL"
+        if self.errors:
+            return "ERROR"
+        if self.evaluations:
+            return "pass*" if self.skips else "pass"
+        if self.skips:
+            return "skip"
+        if self.not_applicable:
+            return "n/a"
+        return "-"
+
+
+class Matrix:
+    def __init__(self, operations: list[str]) -> None:
+        self.operations = list(operations)
+        self.cells: dict[tuple[str, str], Cell] = {
+            (op, column): Cell() for op in self.operations for column in COLUMNS
+        }
+        self.notes: list[str] = []
+        self._lock = threading.Lock()
+
+    def cell(self, operation: str, column: str) -> Cell:
+        return self.cells[(operation, column)]
+
+    def passed(self, operation: str, column: str) -> None:
+        with self._lock:
+            self.cell(operation, column).evaluations += 1
+
+    def failed(self, operation: str, column: str, rule: str, summary: str) -> None:
+        with self._lock:
+            cell = self.cell(operation, column)
+            cell.evaluations += 1
+            if (rule, summary) not in cell.failures:
+                cell.failures.append((rule, summary))
+
+    def errored(self, operation: str, column: str, summary: str) -> None:
+        with self._lock:
+            cell = self.cell(operation, column)
+            if summary not in cell.errors:
+                cell.errors.append(summary)
+
+    def skipped(self, operation: str, column: str, reason: str) -> None:
+        with self._lock:
+            cell = self.cell(operation, column)
+            if reason not in cell.skips:
+                cell.skips.append(reason)
+
+    def not_applicable(self, operation: str, column: str, reason: str) -> None:
+        with self._lock:
+            self.cell(operation, column).not_applicable = reason
+
+    def state(self, operation: str, column: str) -> str:
+        return self.cell(operation, column).state
+
+    def finalize(self, ran: set[str], hints: dict[tuple[str, str], str] | None = None) -> None:
+        """Explain rule cells that stayed empty for operations whose traffic did run."""
+        hints = hints or {}
+        for op in self.operations:
+            if op not in ran:
+                continue
+            for column in RULE_COLUMNS:
+                cell = self.cell(op, column)
+                if cell.state == "-":
+                    reason = _REASON_NOTHING_SEEN.get(column, "no response checked")
+                    hint = hints.get((op, column))
+                    cell.skips.append(f"{reason}: {hint}" if hint else reason)
+
+    @property
+    def failed_any(self) -> bool:
+        return any(cell.state in ("FAIL", "ERROR") for cell in self.cells.values())
+
+    @property
+    def skipped_any(self) -> bool:
+        return any(cell.state in ("skip", "pass*") for cell in self.cells.values())
+
+    def render(self, title: str = "") -> str:
+        short = {op: abbreviate(op) for op in self.operations}
+        width = max(len(s) for s in short.values()) + 2
+        first = max(len(c) for c in COLUMNS) + 2
+        lines = [title] if title else []
+        header = "check".ljust(first) + "".join(short[op].ljust(width) for op in self.operations)
+        lines.append(header.rstrip())
+        for column in COLUMNS:
+            row = column.ljust(first)
+            row += "".join(self.state(op, column).ljust(width) for op in self.operations)
+            lines.append(row.rstrip())
+        lines.append("")
+        legend = [f"{short[op]} = {op}" for op in self.operations]
+        lines.append("operations: " + ", ".join(legend[:4]) + ",")
+        lines.append("            " + ", ".join(legend[4:]))
+        if any(cell.state == "-" for cell in self.cells.values()):
+            lines.append("-: not run in this session (deselected)")
+        if any(cell.state == "pass*" for cell in self.cells.values()):
+            lines.append("pass*: passed, but part of the check was skipped (see below)")
+        lines += self._grouped("skipped", lambda c: c.skips if c.state in ("skip", "pass*") else [])
+        lines += self._grouped(
+            "not applicable", lambda c: [c.not_applicable] if c.state == "n/a" else []
+        )
+        lines += self._grouped("errors", lambda c: c.errors if c.state == "ERROR" else [])
+        lines += self._grouped(
+            "failed", lambda c: [f"[{rule}] {summary}" for rule, summary in c.failures]
+        )
+        if self.notes:
+            lines.append("")
+            lines += [f"note: {note}" for note in self.notes]
+        return "\n".join(lines)
+
+    def _grouped(self, heading: str, reasons_of) -> list[str]:
+        groups: dict[tuple[str, str], list[str]] = {}
+        for column in COLUMNS:
+            for op in self.operations:
+                for reason in reasons_of(self.cell(op, column)):
+                    groups.setdefault((column, reason), []).append(op)
+        if not groups:
+            return []
+        lines = ["", f"{heading}:"]
+        for (column, reason), ops in groups.items():
+            who = "all operations" if len(ops) == len(self.operations) else ", ".join(ops)
+            lines.append(f"  {column} ({who}): {reason}")
+        return lines
+
+
+def abbreviate(rpc: str) -> str:
+    """``DeactivateUserGrant`` -> ``DeGrant``: short enough for eight columns in 80 chars."""
+    head = "De" if rpc.startswith("Deactivate") else "Re"
+    rest = rpc.removeprefix("Deactivate").removeprefix("Reactivate")
+    return head + rest.removeprefix("User") if rest == "UserGrant" else head + rest

@@ -1,0 +1,116 @@
+"""The suite's options, shared by the pytest plugin and the console script.
+
+Each option has a command-line flag, an environment variable and an ini key; the flag wins over
+the environment, the environment over the ini file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROFILES = ("v4", "v3")
+DEFAULT_EXAMPLES = 200
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # attribute of Settings
+    flag: str  # pytest flag
+    env: str
+    help: str
+    is_flag: bool = False
+    metavar: str | None = None
+
+    @property
+    def ini(self) -> str:
+        return self.flag.removeprefix("--").replace("-", "_")
+
+
+OPTIONS = (
+    Option("url", "--zitadel-url", "ZITADEL_URL", "root URL of the target, e.g. "
+           "http://localhost:8080 (the suite is inert without it)", metavar="URL"),
+    Option("token", "--zitadel-token", "ZITADEL_TOKEN", "access token or PAT of the caller; "
+           "optional against our mock, which provisions its own caller", metavar="TOKEN"),
+    Option("org_id", "--zitadel-org-id", "ZITADEL_ORG_ID", "the caller's own org (where a call "
+           "without x-zitadel-orgid acts); default: the resources file's org", metavar="ID"),
+    Option("resources", "--zitadel-resources", "ZITADEL_RESOURCES", "YAML file naming the orgs, "
+           "resources and extra tokens the stateful scenarios may use", metavar="FILE"),
+    Option("profile", "--zitadel-profile", "ZITADEL_PROFILE", "ZITADEL release behaviour to "
+           "expect: v4 or v3 (default: the mock's profile, else v4)", metavar="v4|v3"),
+    Option("examples", "--zitadel-examples", "ZITADEL_EXAMPLES", "generated examples per "
+           f"operation, half positive, half negative (default {DEFAULT_EXAMPLES})", metavar="N"),
+    Option("allow_org_deactivation", "--zitadel-allow-org-deactivation",
+           "ZITADEL_ALLOW_ORG_DEACTIVATION", "let the suite deactivate (and reactivate) the org "
+           "it works in", is_flag=True),
+    Option("no_skips", "--zitadel-no-skips", "ZITADEL_NO_SKIPS", "fail the run when a check "
+           "was skipped", is_flag=True),
+)  # fmt: skip
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    url: str
+    token: str | None = None
+    org_id: str | None = None
+    resources: Path | None = None
+    profile: str | None = None  # None: the mock's profile, else v4
+    examples: int = DEFAULT_EXAMPLES
+    allow_org_deactivation: bool = False
+    no_skips: bool = False
+
+    @property
+    def root(self) -> str:
+        return self.url.rstrip("/")
+
+
+def truthy(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in _TRUE
+
+
+def resolve(flags: dict[str, object], ini: dict[str, object] | None = None) -> Settings | None:
+    """Settings from flag values (``None`` when not given), the environment and ini values.
+
+    ``None`` when no target URL is configured anywhere: the suite then stays inert.
+    """
+    ini = ini or {}
+    raw: dict[str, object] = {}
+    for option in OPTIONS:
+        value = flags.get(option.name)
+        if value in (None, False, ""):
+            value = os.environ.get(option.env) or ini.get(option.name) or None
+        raw[option.name] = value
+    if not raw["url"]:
+        return None
+    url = str(raw["url"])
+    if not url.startswith(("http://", "https://")):
+        raise SettingsError(f"the target URL must start with http:// or https://, got {url!r}")
+    profile = str(raw["profile"]).lower() if raw["profile"] else None
+    if profile is not None and profile not in PROFILES:
+        raise SettingsError(f"the profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+    try:
+        examples = int(raw["examples"]) if raw["examples"] else DEFAULT_EXAMPLES
+    except (TypeError, ValueError):
+        raise SettingsError(f"examples must be a number, got {raw['examples']!r}") from None
+    if examples < 2:
+        raise SettingsError("examples must be at least 2 (one positive, one negative)")
+    resources = Path(str(raw["resources"])) if raw["resources"] else None
+    return Settings(
+        url=url,
+        token=str(raw["token"]) if raw["token"] else None,
+        org_id=str(raw["org_id"]) if raw["org_id"] else None,
+        resources=resources,
+        profile=profile,
+        examples=examples,
+        allow_org_deactivation=truthy(raw["allow_org_deactivation"] or False),
+        no_skips=truthy(raw["no_skips"] or False),
+    )

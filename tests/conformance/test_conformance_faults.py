@@ -1,0 +1,41 @@
+"""The suite against deliberately broken servers: each fault fails it with the right check."""
+
+import pytest
+from conformance_fault_server import FAULTS
+from conformance_harness import run_suite
+
+# Faults are injected into the v4 mock; the profile is fixed so that no fault can hide behind
+# the suite adopting the mock's own profile.
+COMMON = ("--profile", "v4", "--allow-org-deactivation")
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_each_fault_fails_the_suite_with_its_rule(fault_server, fault):
+    expected = FAULTS[fault]
+    fault_server.set_mode(fault)
+    try:
+        run = run_suite(fault_server.url, *COMMON, *expected.suite_args)
+    finally:
+        fault_server.set_mode(None)
+    found = run.failed_rules()
+    assert run.exit_code == 1, f"{fault}: the suite passed\n{run.matrix.render()}"
+    assert set(expected.expected) & set(found), (
+        f"{fault}: expected one of {expected.expected}, the suite reported {sorted(found)}\n"
+        + run.matrix.render()
+    )
+    assert expected.column in run.failed_columns(), run.matrix.render()
+
+
+@pytest.mark.parametrize("profile", ["v4", "v3"])
+def test_the_correct_mock_passes(fault_server, profile):
+    # grant_v3_behaviour serves the v3 mock; without a fault the v4 one answers.
+    fault_server.set_mode(None if profile == "v4" else "grant_v3_behaviour")
+    try:
+        run = run_suite(
+            fault_server.url, "--profile", profile, "--allow-org-deactivation", "--no-skips"
+        )
+    finally:
+        fault_server.set_mode(None)
+    assert run.exit_code == 0, run.matrix.render()
+    states = {cell.state for cell in run.matrix.cells.values()}
+    assert states <= {"pass", "n/a"}, run.matrix.render()
