@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
+NODE_E2E := tests/e2e_node
+
 .PHONY: mock test lint setup
 
 $(BIN)/.installed: pyproject.toml
@@ -12,7 +14,11 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $@
 
-setup: $(BIN)/.installed
+# The official ZITADEL clients the end-to-end tests drive, pinned by the lock file.
+$(NODE_E2E)/node_modules/.package-lock.json: $(NODE_E2E)/package-lock.json
+	npm ci --prefix $(NODE_E2E) --no-audit --no-fund
+
+setup: $(BIN)/.installed $(NODE_E2E)/node_modules/.package-lock.json
 
 mock: $(BIN)/.installed
 	$(BIN)/zitadel-mock $(ARGS)
@@ -21,5 +27,5 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(BIN)/.installed lint
+test: setup lint
 	$(BIN)/python -m pytest $(ARGS)
