@@ -96,12 +96,23 @@ class SeedTokens:
 SEED_TOKENS = SeedTokens()
 
 
-def _date(value: Any) -> datetime | None:
+def _date(value: Any, where: str = "date") -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise FixtureError(f"{where}: {value!r} is not an RFC 3339 date") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _int(value: Any, where: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise FixtureError(f"{where}: {value!r} is not an integer") from None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -137,14 +148,24 @@ class _Loader:
         return state
 
     def _record(self, kind: str, aggregate: Aggregate, entry: dict, state: str) -> None:
+        collection = self.world.collection(kind)
+        if aggregate.id in collection:
+            # A second entry would silently replace the first and share its events.
+            raise FixtureError(f"{kind}: duplicate id {aggregate.id!r}")
         if "sequence" in entry:
-            aggregate.sequence = int(entry["sequence"])
-            aggregate.creation_date = _date(entry.get("creation_date")) or self.tick()
-            aggregate.change_date = _date(entry.get("change_date")) or aggregate.creation_date
+            aggregate.sequence = _int(entry["sequence"], f"{kind} {aggregate.id!r}: sequence")
+            aggregate.creation_date = (
+                _date(entry.get("creation_date"), f"{kind} {aggregate.id!r}: creation_date")
+                or self.tick()
+            )
+            aggregate.change_date = (
+                _date(entry.get("change_date"), f"{kind} {aggregate.id!r}: change_date")
+                or aggregate.creation_date
+            )
         else:
             for event_type in _STATE_EVENTS[kind][state]:
                 self.world.push(aggregate, event_type, at=self.tick())
-        self.world.collection(kind)[aggregate.id] = aggregate
+        collection[aggregate.id] = aggregate
 
     def _id(self, entry: dict) -> str:
         if entry.get("id"):
@@ -254,6 +275,8 @@ class _Loader:
         value = str(entry.get("token", ""))
         if not value:
             raise FixtureError("a token needs a non-empty 'token'")
+        if value in self.world.tokens:
+            raise FixtureError(f"tokens: duplicate token {value!r}")
         user = self._require(self.world.users, str(entry.get("user")), "user", f"token {value}")
         token = Token(
             value, user.id, str(entry.get("description", "")), bool(entry.get("revoked", False))
@@ -262,19 +285,24 @@ class _Loader:
         return token
 
     def document(self, doc: dict) -> None:
-        for entry in doc.get("orgs", []):
+        for section in (*KINDS, "memberships", "tokens"):
+            # An empty YAML section ("users:") reads as null and means none.
+            entries = doc.get(section) or []
+            if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+                raise FixtureError(f"{section}: a list of mappings, one per resource")
+        for entry in doc.get("orgs") or []:
             self.org(entry)
-        for entry in doc.get("users", []):
+        for entry in doc.get("users") or []:
             self.user(entry)
-        for entry in doc.get("projects", []):
+        for entry in doc.get("projects") or []:
             self.project(entry)
-        for entry in doc.get("actions", []):
+        for entry in doc.get("actions") or []:
             self.action(entry)
-        for entry in doc.get("user_grants", []):
+        for entry in doc.get("user_grants") or []:
             self.user_grant(entry)
-        for entry in doc.get("memberships", []):
+        for entry in doc.get("memberships") or []:
             self.membership(entry)
-        for entry in doc.get("tokens", []):
+        for entry in doc.get("tokens") or []:
             self.token(entry)
 
 
@@ -293,8 +321,10 @@ def load_document(doc: dict, world: World | None = None) -> World:
     if not isinstance(doc, dict):
         raise FixtureError("a fixture document is a mapping")
     if world is None:
-        world = World(seed=int(doc.get("seed", DEFAULT_SEED)))
+        world = World(seed=_int(doc.get("seed", DEFAULT_SEED), "seed"))
         instance = doc.get("instance") or {}
+        if not isinstance(instance, dict):
+            raise FixtureError("instance: a mapping with id and name")
         if instance.get("id"):
             world.instance_id = str(instance["id"])
         world.instance_name = str(instance.get("name", world.instance_name))
@@ -306,7 +336,10 @@ def load_document(doc: dict, world: World | None = None) -> World:
 
 def read_fixture_file(path: str | Path) -> dict:
     with open(path, encoding="utf-8") as handle:
-        doc = yaml.safe_load(handle) or {}
+        try:
+            doc = yaml.safe_load(handle) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise FixtureError(f"{path}: not a YAML document: {exc}") from None
     if not isinstance(doc, dict):
         raise FixtureError(f"{path}: a fixture file holds a mapping")
     return doc

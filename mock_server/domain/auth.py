@@ -60,7 +60,8 @@ class Caller:
 
 def bearer_token(authorization: str | None) -> str:
     """The token of an Authorization header, split like ZITADEL's extractBearerToken."""
-    if authorization is None:
+    # GetAuthorizationHeader reads "" for an absent and for an empty header alike.
+    if not authorization:
         raise errors.unauthenticated("auth header missing")
     # strings.Split(header, "Bearer ") must give exactly two parts: the prefix is
     # case-sensitive and may occur only once.
