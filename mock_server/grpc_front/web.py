@@ -31,6 +31,7 @@ from mock_server import status
 from mock_server.domain.errors import Code, ZitadelError
 from mock_server.domain.service import LifecycleService
 from mock_server.grpc_front import codec
+from mock_server.http_body import BodyTooLarge, read_body
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ class GrpcWebApp:
             return
         wire = _wire(content_type)
         try:
-            body = await _read_body(receive)
+            body = await _read_grpc_web_body(receive)
             response = self._answer(scope["path"], headers, wire, body)
             error = None
         except ZitadelError as failure:
@@ -231,24 +232,13 @@ class GrpcWebApp:
         return codec.invoke(self.service, rpc_name, request, metadata)
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise _failure(
-                Code.RESOURCE_EXHAUSTED,
-                f"grpc-web: request body larger than {MAX_BODY_BYTES} bytes",
-            )
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+async def _read_grpc_web_body(receive: Receive) -> bytes:
+    try:
+        return await read_body(receive, MAX_BODY_BYTES)
+    except BodyTooLarge as exc:
+        raise _failure(
+            Code.RESOURCE_EXHAUSTED, f"grpc-web: request body larger than {exc.limit} bytes"
+        ) from None
 
 
 async def _plain(

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server import contract, status
 from mock_server.domain import errors
+from mock_server.http_body import BodyTooLarge, read_body
 from mock_server.rest.json_body import decode_request_body
 
 logger = logging.getLogger(__name__)
@@ -78,7 +79,13 @@ class GatewayBodyMiddleware:
         if rpc is None:
             await self.app(scope, receive, send)
             return
-        raw = await _read_body(receive)
+        try:
+            raw = await read_body(receive, MAX_BODY_BYTES)
+        except BodyTooLarge as exc:
+            raise errors.ZitadelError(
+                errors.Code.RESOURCE_EXHAUSTED,
+                f"grpc: received message larger than max ({exc.size} vs. {exc.limit})",
+            ) from None
         decode_request_body(raw, [rule.name for rule in rpc.path_fields])
         await self.app(scope, _replay(raw, receive), send)
 
@@ -90,26 +97,6 @@ def _management_rpc(operation_id: str | None) -> contract.Rpc | None:
         return contract.rpc_by_operation_id(operation_id)
     except KeyError:
         return None
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise errors.ZitadelError(
-                errors.Code.RESOURCE_EXHAUSTED,
-                f"grpc: received message larger than max ({size} vs. {MAX_BODY_BYTES})",
-            )
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 def _replay(raw: bytes, receive: Receive) -> Receive:
