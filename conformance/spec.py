@@ -79,7 +79,7 @@ class Operation:
 
 @functools.cache
 def operations() -> dict[str, Operation]:
-    """Every operation of the spec, by RPC name, in the spec's order."""
+    """Every lifecycle operation of the spec, by RPC name, in the spec's order."""
     base = contract.base_path(contract.load_spec())
     return {
         rpc.name: Operation(
@@ -93,6 +93,7 @@ def operations() -> dict[str, Operation]:
             path_params=tuple(field.name for field in rpc.path_fields),
         )
         for rpc in contract.rpcs().values()
+        if not rpc.is_read
     }
 
 

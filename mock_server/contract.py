@@ -32,12 +32,22 @@ class Rpc:
     path: str  # relative to the server base path
     permission: str
     path_fields: tuple[FieldRule, ...]
-    date_field: str  # "creationDate" or "changeDate"
+    # The one date field the details of a lifecycle write fill ("creationDate" or
+    # "changeDate"); None for a read, whose details carry whatever its converter fills.
+    date_field: str | None
     deprecated: bool
+    # Whether the gateway binds a body (body "*"); a GET's body is never read.
+    has_body: bool
+
+    @property
+    def is_read(self) -> bool:
+        """A read (Get*/List*): upstream's auth options name its permission ``*.read``."""
+        return self.permission.endswith(".read")
 
     @property
     def request_message(self) -> str:
-        return f"{self.name}Request"
+        # ListUserGrants is the one RPC whose messages upstream names in the singular.
+        return "ListUserGrantRequest" if self.name == "ListUserGrants" else f"{self.name}Request"
 
 
 def load_spec(path: Path = MANAGEMENT_SPEC) -> dict[str, Any]:
@@ -88,21 +98,23 @@ def _rpc(spec: dict[str, Any], path: str, method: str, operation: dict[str, Any]
         fields.append(
             FieldRule(parameter["name"], schema.get("minLength"), schema.get("maxLength"))
         )
+    permission = operation["x-zitadel-permission"]
     return Rpc(
         name=operation["x-zitadel-rpc"],
         operation_id=operation["operationId"],
         method=method.upper(),
         path=path,
-        permission=operation["x-zitadel-permission"],
+        permission=permission,
         path_fields=tuple(fields),
-        date_field=_date_field(spec, operation),
+        date_field=None if permission.endswith(".read") else _date_field(spec, operation),
         deprecated=bool(operation.get("deprecated", False)),
+        has_body="requestBody" in operation,
     )
 
 
 @functools.cache
 def rpcs() -> dict[str, Rpc]:
-    """Every RPC of the spec, by RPC name."""
+    """Every RPC of the spec, writes and reads, by RPC name."""
     spec = load_spec()
     table = {}
     for path, item in spec["paths"].items():

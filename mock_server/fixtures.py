@@ -115,6 +115,27 @@ def _int(value: Any, where: str) -> int:
         raise FixtureError(f"{where}: {value!r} is not an integer") from None
 
 
+GENDERS = ("unspecified", "female", "male", "diverse")
+
+
+def _choice(value: Any, allowed: tuple[str, ...], where: str) -> str:
+    text = str(value).lower()
+    if text not in allowed:
+        raise FixtureError(f"{where}: {value!r} is not one of {', '.join(allowed)}")
+    return text
+
+
+def _seconds(value: Any, where: str) -> float:
+    """A duration in seconds; CreateAction allows 0 to 20 (0 reads as ZITADEL's maximum)."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise FixtureError(f"{where}: {value!r} is not a number of seconds") from None
+    if not 0 <= seconds <= 20:
+        raise FixtureError(f"{where}: {value!r} is not between 0 and 20 seconds")
+    return seconds
+
+
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -193,16 +214,35 @@ class _Loader:
             self.world.orgs, str(entry.get("org")), "org", f"user {entry.get('id')}"
         )
         user_id = self._id(entry)
+        where = f"user {user_id!r}"
+        kind = _choice(entry.get("kind", "human"), ("human", "machine"), f"{where}: kind")
+        first, last = str(entry.get("first_name", "")), str(entry.get("last_name", ""))
+        user_name = str(entry.get("user_name") or f"user-{user_id}")
+        # ZITADEL computes "first last" at write time when no display name is given.
+        display = f"{first} {last}".strip() if kind == "human" else ""
         user = User(
             id=user_id,
             resource_owner=org.id,
-            user_name=str(entry.get("user_name") or f"user-{user_id}"),
+            user_name=user_name,
             state=UserState(state),
-            kind=str(entry.get("kind", "human")),
-            first_name=str(entry.get("first_name", "")),
-            last_name=str(entry.get("last_name", "")),
-            email=str(entry.get("email", "")),
+            kind=kind,
+            first_name=first,
+            last_name=last,
+            nick_name=str(entry.get("nick_name", "")),
+            display_name=str(entry.get("display_name") or display),
             preferred_language=str(entry.get("preferred_language", "en")),
+            gender=_choice(entry.get("gender", "unspecified"), GENDERS, f"{where}: gender"),
+            email=str(entry.get("email", "")),
+            email_verified=bool(entry.get("email_verified", False)),
+            phone=str(entry.get("phone", "")),
+            phone_verified=bool(entry.get("phone_verified", False)),
+            password_changed=_date(entry.get("password_changed"), f"{where}: password_changed"),
+            machine_name=str(entry.get("machine_name") or (user_name if kind == "machine" else "")),
+            description=str(entry.get("description", "")),
+            has_secret=bool(entry.get("has_secret", False)),
+            access_token_type=_choice(
+                entry.get("access_token_type", "bearer"), ("bearer", "jwt"), f"{where}: token type"
+            ),
         )
         self._record("users", user, entry, state)
         return user
@@ -230,6 +270,8 @@ class _Loader:
             name=str(entry.get("name") or f"action-{action_id}"),
             script=str(entry.get("script", "")),
             state=ActionState(state),
+            timeout_seconds=_seconds(entry.get("timeout", 0), f"action {action_id!r}: timeout"),
+            allowed_to_fail=bool(entry.get("allowed_to_fail", False)),
         )
         self._record("actions", action, entry, state)
         return action
@@ -368,6 +410,10 @@ def seed_document(seed: int = DEFAULT_SEED) -> dict:
     fake = Faker()
     fake.seed_instance(seed)
     ids = random.Random(seed)
+    # Profile details come from a stream of their own, so the names and ids of a seed stay
+    # what they were before the reads needed them.
+    extra = Faker()
+    extra.seed_instance(f"{seed}-profiles")
 
     def new_id() -> str:
         return str(ids.randrange(10**17, 4 * 10**17))
@@ -393,6 +439,7 @@ def seed_document(seed: int = DEFAULT_SEED) -> dict:
                 "last_name": last if kind == "human" else "",
                 "email": f"{name}@{fake.free_email_domain()}" if kind == "human" else "",
                 "state": state,
+                **(_seed_human(extra, first) if kind == "human" else _seed_machine(extra, name)),
             }
         )
         return user_id
@@ -419,6 +466,8 @@ def seed_document(seed: int = DEFAULT_SEED) -> dict:
                 "name": name,
                 "script": f"function {name.replace('-', '_')}(ctx, api) {{}}",
                 "state": state,
+                "timeout": extra.random_element([0, 5, 10, 1.5]),
+                "allowed_to_fail": extra.boolean(),
             }
         )
 
@@ -468,6 +517,31 @@ def seed_document(seed: int = DEFAULT_SEED) -> dict:
     return doc
 
 
+def _seed_human(fake: Faker, first: str) -> dict:
+    """What a human registered through ZITADEL's console has besides its name and email."""
+    verified_phone = fake.boolean(chance_of_getting_true=40)
+    return {
+        "nick_name": first.lower() if fake.boolean(chance_of_getting_true=30) else "",
+        "preferred_language": fake.random_element(["en", "de", "fr", "it", "ja"]),
+        "gender": fake.random_element(GENDERS),
+        "email_verified": fake.boolean(chance_of_getting_true=80),
+        "phone": fake.numerify("+41 7# ### ## ##") if verified_phone else "",
+        "phone_verified": verified_phone,
+        "password_changed": _iso(
+            SEED_EPOCH - timedelta(days=fake.random_int(1, 400), seconds=fake.random_int(0, 86399))
+        ),
+    }
+
+
+def _seed_machine(fake: Faker, name: str) -> dict:
+    return {
+        "machine_name": name.replace(".", " ").title(),
+        "description": fake.sentence(nb_words=6),
+        "has_secret": fake.boolean(),
+        "access_token_type": fake.random_element(["bearer", "jwt"]),
+    }
+
+
 def _common(aggregate: Aggregate) -> dict:
     return {
         "sequence": aggregate.sequence,
@@ -493,8 +567,19 @@ def export_entry(kind: str, aggregate: Aggregate) -> dict:
             "kind": aggregate.kind,
             "first_name": aggregate.first_name,
             "last_name": aggregate.last_name,
-            "email": aggregate.email,
+            "nick_name": aggregate.nick_name,
+            "display_name": aggregate.display_name,
             "preferred_language": aggregate.preferred_language,
+            "gender": aggregate.gender,
+            "email": aggregate.email,
+            "email_verified": aggregate.email_verified,
+            "phone": aggregate.phone,
+            "phone_verified": aggregate.phone_verified,
+            "password_changed": _iso(aggregate.password_changed),
+            "machine_name": aggregate.machine_name,
+            "description": aggregate.description,
+            "has_secret": aggregate.has_secret,
+            "access_token_type": aggregate.access_token_type,
             "state": aggregate.state.value,
         }
     elif isinstance(aggregate, Project):
@@ -505,6 +590,8 @@ def export_entry(kind: str, aggregate: Aggregate) -> dict:
             "org": aggregate.resource_owner,
             "name": aggregate.name,
             "script": aggregate.script,
+            "timeout": aggregate.timeout_seconds,
+            "allowed_to_fail": aggregate.allowed_to_fail,
             "state": aggregate.state.value,
         }
     elif isinstance(aggregate, UserGrant):

@@ -34,8 +34,9 @@ from mock_server.domain.service import CallMetadata, LifecycleService
 from mock_server.domain.world import World
 from mock_server.fixtures import SEED_TOKENS
 from mock_server.grpc_front import create_grpc_server
-from mock_server.grpc_front.codec import request_class, response_class
+from mock_server.grpc_front.codec import request_class
 from mock_server.grpc_front.gen.zitadel import message_pb2
+from mock_server.messages import response_class
 
 E2E_NODE_DIR = Path(__file__).resolve().parent / "e2e_node"
 SERVICE_PATH = "/zitadel.management.v1.ManagementService/"

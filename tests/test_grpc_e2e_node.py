@@ -25,7 +25,14 @@ from grpc_harness import (
 
 from mock_server.fixtures import seeded_world
 from mock_server.grpc_front.codec import RPC_NAMES
-from mock_server.grpc_front.gen.zitadel import management_pb2, message_pb2, object_pb2
+from mock_server.grpc_front.gen.zitadel import (
+    action_pb2,
+    management_pb2,
+    message_pb2,
+    object_pb2,
+    org_pb2,
+    user_pb2,
+)
 
 # client -> the front it speaks to
 CLIENTS = {
@@ -112,7 +119,7 @@ def test_protos_match_the_descriptors_the_official_clients_ship():
         module.DESCRIPTOR.name: descriptor_pb2.FileDescriptorProto.FromString(
             module.DESCRIPTOR.serialized_pb
         )
-        for module in (object_pb2, message_pb2, management_pb2)
+        for module in (object_pb2, message_pb2, user_pb2, org_pb2, action_pb2, management_pb2)
     }
     shipped = run_node("descriptors.mjs", *ours)
     assert set(shipped) == set(ours)
@@ -137,4 +144,4 @@ def test_protos_match_the_descriptors_the_official_clients_ship():
                     == real_method.options.Extensions[annotations_pb2.http]
                 ), method.name
     served = {m.name for m in ours["zitadel/management.proto"].service[0].method}
-    assert served == set(RPC_NAMES) and len(served) == 8
+    assert served == set(RPC_NAMES) and len(served) == 15

@@ -29,7 +29,14 @@ from mock_server.app import create_app
 from mock_server.domain.service import LifecycleService
 from mock_server.fixtures import SEED_TOKENS, seeded_world
 from mock_server.grpc_front import GrpcWebApp, create_grpc_server, generate
-from mock_server.grpc_front.gen.zitadel import management_pb2, message_pb2, object_pb2
+from mock_server.grpc_front.gen.zitadel import (
+    action_pb2,
+    management_pb2,
+    message_pb2,
+    object_pb2,
+    org_pb2,
+    user_pb2,
+)
 from mock_server.grpc_front.web import percent_encode
 
 ADMIN = SEED_TOKENS.instance_owner
@@ -78,7 +85,7 @@ def test_committed_modules_match_the_protos(tmp_path: Path):
         module.DESCRIPTOR.name: descriptor_pb2.FileDescriptorProto.FromString(
             module.DESCRIPTOR.serialized_pb
         )
-        for module in (object_pb2, message_pb2, management_pb2)
+        for module in (object_pb2, message_pb2, user_pb2, org_pb2, action_pb2, management_pb2)
     }
     assert {f.name for f in compiled.file} == set(committed)
     for file in compiled.file:
@@ -138,9 +145,13 @@ def test_proto_service_and_http_bindings_match_the_spec():
         assert (rpc.method, getattr(rule, rpc.method.lower()), rule.body) == (
             rpc.method,
             rpc.path,
-            "*",
+            "*" if rpc.has_body else "",
         ), method.name
-        assert method.input_type.name == f"{method.name}Request"
+        assert method.input_type.name == rpc.request_message
+        path_fields = [f.name for f in method.input_type.fields if f.name in rule.get + rule.post]
+        assert path_fields == [r.name for r in rpc.path_fields], method.name
+        if rpc.is_read:
+            continue
         assert method.output_type.name == f"{method.name}Response"
         assert [f.name for f in method.input_type.fields] == [r.name for r in rpc.path_fields]
         (details,) = method.output_type.fields
@@ -208,12 +219,12 @@ def test_native_reads_the_org_header(channel, world):
 
 
 def test_native_other_management_methods_are_unimplemented(channel):
-    method = channel.unary_unary(SERVICE_PATH + "ListUsers")
+    method = channel.unary_unary(SERVICE_PATH + "ListProjects")
     with pytest.raises(grpc.RpcError) as raised:
         method(b"\x0a\x00", metadata=[("authorization", f"Bearer {ADMIN}")])
     assert raised.value.code() is grpc.StatusCode.UNIMPLEMENTED
     assert raised.value.details() == (
-        "unknown method ListUsers for service zitadel.management.v1.ManagementService"
+        "unknown method ListProjects for service zitadel.management.v1.ManagementService"
     )
 
 
@@ -418,7 +429,10 @@ def test_web_bad_frames_get_a_grpc_status(web, body, content_type, extra, code, 
 @pytest.mark.parametrize(
     ("path", "message"),
     [
-        ("/zitadel.management.v1.ManagementService/ListUsers", "unknown method ListUsers for"),
+        (
+            "/zitadel.management.v1.ManagementService/ListProjects",
+            "unknown method ListProjects for",
+        ),
         ("/zitadel.admin.v1.AdminService/Healthz", "unknown service zitadel.admin.v1.AdminService"),
         ("/nonsense", "malformed method name"),
     ],

@@ -74,7 +74,19 @@ def test_the_validator_would_notice_a_broken_spec(spec) -> None:
         validate(broken)
 
 
-def test_exactly_the_eight_operations_under_the_management_base_path(spec) -> None:
+# The reads of the same resources, with their HTTP bindings (management.proto).
+READ_ROUTES = {
+    ("/orgs/me", "get"),
+    ("/users/{id}", "get"),
+    ("/users/_search", "post"),
+    ("/users/{user_id}/grants/{grant_id}", "get"),
+    ("/users/grants/_search", "post"),
+    ("/actions/{id}", "get"),
+    ("/actions/_search", "post"),
+}
+
+
+def test_exactly_the_eight_writes_and_seven_reads_under_the_management_base_path(spec) -> None:
     assert spec["servers"] == [{"url": "/management/v1"}]
     operations = {
         (path, method)
@@ -82,7 +94,7 @@ def test_exactly_the_eight_operations_under_the_management_base_path(spec) -> No
         for method in item
         if method in {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
     }
-    assert operations == {(path, "post") for path in PATHS.values()}
+    assert operations == {(path, "post") for path in PATHS.values()} | READ_ROUTES
 
 
 @pytest.mark.parametrize("rpc", RPCS)

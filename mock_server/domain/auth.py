@@ -22,6 +22,22 @@ _USER_WRITE_ROLES = {
     "IAM_LOGIN_CLIENT",
     "ORG_USER_MANAGER",
 }
+_USER_READ_ROLES = {
+    "IAM_OWNER",
+    "IAM_OWNER_VIEWER",
+    "IAM_ORG_MANAGER",
+    "IAM_USER_MANAGER",
+    "ORG_OWNER",
+    "IAM_LOGIN_CLIENT",
+    "ORG_USER_MANAGER",
+    "ORG_OWNER_VIEWER",
+    "ORG_USER_PERMISSION_EDITOR",
+    "ORG_PROJECT_PERMISSION_EDITOR",
+    "PROJECT_OWNER",
+    "PROJECT_OWNER_VIEWER",
+    "PROJECT_GRANT_OWNER",
+    "PROJECT_GRANT_OWNER_VIEWER",
+}
 ROLES_BY_PERMISSION: dict[str, frozenset[str]] = {
     "org.action.write": frozenset({"IAM_OWNER", "IAM_ORG_MANAGER", "ORG_OWNER"}),
     "user.write": frozenset(_USER_WRITE_ROLES),
@@ -35,6 +51,20 @@ ROLES_BY_PERMISSION: dict[str, frozenset[str]] = {
             "PROJECT_OWNER_GLOBAL",
             "PROJECT_GRANT_OWNER",
         }
+    ),
+    # The reads declare no check_field_name, so a permission held through a project
+    # membership counts org-wide (docs/zitadel-read-facts.md).
+    "user.read": frozenset(_USER_READ_ROLES),
+    # No project role reads the org.
+    "org.read": frozenset(
+        {role for role in _USER_READ_ROLES if not role.startswith("PROJECT_")}
+        | {"ORG_SETTINGS_MANAGER"}
+    ),
+    "org.action.read": frozenset(
+        {"IAM_OWNER", "IAM_OWNER_VIEWER", "IAM_ORG_MANAGER", "ORG_OWNER", "ORG_OWNER_VIEWER"}
+    ),
+    "user.grant.read": frozenset(
+        _USER_READ_ROLES | {"PROJECT_OWNER_GLOBAL", "PROJECT_OWNER_VIEWER_GLOBAL"}
     ),
 }
 KNOWN_ROLES = frozenset().union(*ROLES_BY_PERMISSION.values()) | {"ORG_USER_SELF_MANAGER"}

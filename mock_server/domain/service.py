@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from mock_server import contract
 from mock_server.domain import errors
 from mock_server.domain.auth import authorize
 from mock_server.domain.commands import COMMANDS, DEFAULT_PROFILE, PROFILES, Profile
+from mock_server.domain.queries import QUERIES
 from mock_server.domain.validation import validate
-from mock_server.domain.world import Details, World
+from mock_server.domain.world import World
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,9 @@ class LifecycleService:
         self.world = world
         self.profile = PROFILES[profile] if isinstance(profile, str) else profile
 
-    def call(self, rpc_name: str, fields: Mapping[str, str], metadata: CallMetadata) -> Details:
+    def call(self, rpc_name: str, fields: Mapping[str, Any], metadata: CallMetadata) -> Any:
+        """Run one RPC: a write returns its :class:`Details`, a read the view of
+        :mod:`~mock_server.domain.queries` it asks for."""
         rpc = contract.rpcs().get(rpc_name)
         if rpc is None:
             raise errors.ZitadelError(
@@ -43,4 +47,6 @@ class LifecycleService:
                 self.world, metadata.authorization, metadata.org_id or None, rpc.permission
             )
             validate(rpc.request_message, rpc.path_fields, fields)
+            if rpc.is_read:
+                return QUERIES[rpc.name](self.world, caller, fields)
             return COMMANDS[rpc.name](self.world, caller, dict(fields), self.profile)

@@ -7,16 +7,25 @@ event), the date of its first and latest event, and its resource owner (the owni
 All reads and writes go through :attr:`World.lock`, a re-entrant lock held for the whole of a
 command, so concurrent requests on one aggregate can neither lose a transition nor repeat a
 sequence.
+
+ZITADEL's v1 reads come from projections that may lag behind the event store. With a
+:attr:`World.read_lag`, :meth:`World.push` also keeps a short history of each aggregate's
+states, so the query layer can show an aggregate as it was ``read_lag`` seconds ago.
 """
 
 from __future__ import annotations
 
+import copy
 import enum
 import random
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ClassVar
+
+# States kept per aggregate for lagging reads: far more than a lag of seconds ever needs.
+HISTORY_PER_AGGREGATE = 16
 
 
 def now() -> datetime:
@@ -99,10 +108,24 @@ class User(Aggregate):
     user_name: str
     state: UserState = UserState.ACTIVE
     kind: str = "human"  # "human" or "machine"
+    # A human's profile, email and phone (zitadel.user.v1.Human).
     first_name: str = ""
     last_name: str = ""
+    nick_name: str = ""
+    # ZITADEL fills "first last" at write time when none is given.
+    display_name: str = ""
+    preferred_language: str = "en"  # a BCP 47 tag; "" reads as "und"
+    gender: str = "unspecified"  # unspecified, female, male or diverse
     email: str = ""
-    preferred_language: str = "en"
+    email_verified: bool = False
+    phone: str = ""
+    phone_verified: bool = False
+    password_changed: datetime | None = None
+    # A machine's (zitadel.user.v1.Machine); its name is what a console shows.
+    machine_name: str = ""
+    description: str = ""
+    has_secret: bool = False
+    access_token_type: str = "bearer"  # bearer or jwt
 
     @property
     def org_id(self) -> str:
@@ -123,6 +146,8 @@ class Action(Aggregate):
     name: str
     script: str = ""
     state: ActionState = ActionState.ACTIVE
+    timeout_seconds: float = 0.0  # 0 means ZITADEL's maximum, 20 s
+    allowed_to_fail: bool = False
 
 
 @dataclass(kw_only=True)
@@ -133,6 +158,7 @@ class UserGrant(Aggregate):
     project_id: str
     roles: list[str] = field(default_factory=list)
     state: GrantState = GrantState.ACTIVE
+    project_grant_id: str = ""  # set for grants on a project granted to the org
 
 
 @dataclass
@@ -174,6 +200,9 @@ class World:
         self.memberships: list[Membership] = []
         self.tokens: dict[str, Token] = {}
         self.events: list[Event] = []
+        # Seconds the reads trail the writes by (ZITADEL's projections); 0 reads the present.
+        self.read_lag = 0.0
+        self._history: dict[tuple[str, str], deque[tuple[datetime, Aggregate]]] = {}
 
     def new_id(self) -> str:
         """A ZITADEL-style id: 18 decimal digits, as sonyflake ids are today."""
@@ -207,7 +236,28 @@ class World:
             aggregate.resource_owner,
         )
         self.events.append(event)
+        if self.read_lag > 0:
+            # Callers change the aggregate before they push, so this is its state from ``at``.
+            key = (aggregate.aggregate_type, aggregate.id)
+            history = self._history.get(key)
+            if history is None:
+                history = self._history[key] = deque(maxlen=HISTORY_PER_AGGREGATE)
+            history.append((at, copy.copy(aggregate)))
         return event
+
+    def as_of(self, aggregate: Aggregate, instant: datetime) -> Aggregate | None:
+        """``aggregate`` as a projection that has processed the events up to ``instant`` shows
+        it, or None when it did not exist yet."""
+        if aggregate.change_date is None or aggregate.change_date <= instant:
+            return aggregate
+        history = self._history.get((aggregate.aggregate_type, aggregate.id), ())
+        for at, state in reversed(history):
+            if at <= instant:
+                return state
+        if aggregate.creation_date is not None and aggregate.creation_date <= instant:
+            # Older than the history keeps: the oldest state known is the best guess.
+            return history[0][1] if history else aggregate
+        return None
 
     def collection(self, kind: str) -> dict[str, Aggregate]:
         collections: dict[str, dict] = {

@@ -1,7 +1,8 @@
 """Between protobuf messages and the domain: what both gRPC fronts share.
 
 Requests become the proto-field mapping the domain takes, :class:`Details` become
-``zitadel.v1.ObjectDetails`` with the date field the spec names, and a
+``zitadel.v1.ObjectDetails`` with the date field the spec names, reads are answered through
+:mod:`mock_server.messages`, and a
 :class:`~mock_server.domain.errors.ZitadelError` becomes the ``google.rpc.Status`` that ZITADEL
 sends as ``grpc-status-details-bin``. No behaviour lives here.
 """
@@ -15,7 +16,7 @@ from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 from google.rpc import status_pb2
 
-from mock_server import contract, status
+from mock_server import contract, messages, status
 from mock_server.domain.errors import ZitadelError
 from mock_server.domain.service import CallMetadata, LifecycleService
 from mock_server.domain.world import Details
@@ -34,10 +35,6 @@ STATUS_DETAILS_KEY = "grpc-status-details-bin"
 def request_class(rpc_name: str) -> type[Message] | None:
     method = SERVICE.methods_by_name.get(rpc_name)
     return None if method is None else GetMessageClass(method.input_type)
-
-
-def response_class(rpc_name: str) -> type[Message]:
-    return GetMessageClass(SERVICE.methods_by_name[rpc_name].output_type)
 
 
 def fields_of(request: Message) -> dict[str, str]:
@@ -67,7 +64,7 @@ def object_details(rpc_name: str, details: Details) -> object_pb2.ObjectDetails:
 
 
 def response_message(rpc_name: str, details: Details) -> Message:
-    return response_class(rpc_name)(details=object_details(rpc_name, details))
+    return messages.response_class(rpc_name)(details=object_details(rpc_name, details))
 
 
 def status_message(error: ZitadelError) -> status_pb2.Status:
@@ -94,5 +91,8 @@ def invoke(
     service: LifecycleService, rpc_name: str, request: Message, metadata: CallMetadata
 ) -> Message:
     """One call through the domain; raises ZitadelError."""
+    if contract.rpcs()[rpc_name].is_read:
+        view = service.call(rpc_name, messages.request_fields(request), metadata)
+        return messages.read_response(rpc_name, view)
     details = service.call(rpc_name, fields_of(request), metadata)
     return response_message(rpc_name, details)

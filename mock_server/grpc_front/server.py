@@ -30,7 +30,7 @@ def abort(context: grpc.ServicerContext, error: ZitadelError) -> NoReturn:
 
 
 class ManagementServicer(management_pb2_grpc.ManagementServiceServicer):
-    """The eight lifecycle RPCs; each one is a single domain call."""
+    """The eight lifecycle RPCs and their seven reads; each one is a single domain call."""
 
     def __init__(self, service: LifecycleService) -> None:
         self._service = service
@@ -65,6 +65,27 @@ class ManagementServicer(management_pb2_grpc.ManagementServiceServicer):
 
     def ReactivateUserGrant(self, request, context):  # noqa: N802
         return self._call("ReactivateUserGrant", request, context)
+
+    def GetMyOrg(self, request, context):  # noqa: N802
+        return self._call("GetMyOrg", request, context)
+
+    def GetUserByID(self, request, context):  # noqa: N802
+        return self._call("GetUserByID", request, context)
+
+    def ListUsers(self, request, context):  # noqa: N802
+        return self._call("ListUsers", request, context)
+
+    def GetUserGrantByID(self, request, context):  # noqa: N802
+        return self._call("GetUserGrantByID", request, context)
+
+    def ListUserGrants(self, request, context):  # noqa: N802
+        return self._call("ListUserGrants", request, context)
+
+    def GetAction(self, request, context):  # noqa: N802
+        return self._call("GetAction", request, context)
+
+    def ListActions(self, request, context):  # noqa: N802
+        return self._call("ListActions", request, context)
 
 
 class _OtherManagementMethods(grpc.GenericRpcHandler):

@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 # the mock's memory; grpc-go refuses oversize messages with ResourceExhausted too.
 MAX_BODY_BYTES = 32 * 1024 * 1024
 ROUTING_CONTEXT = "connexion_routing"
+# Where the decoded body waits for the handler, so it is decoded once.
+DECODED_BODY = "zitadel_gateway_body"
 
 
 def error_response(error: errors.ZitadelError) -> ConnexionResponse:
@@ -76,7 +78,8 @@ class GatewayBodyMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         operation_id = scope.get("extensions", {}).get(ROUTING_CONTEXT, {}).get("operation_id")
         rpc = _management_rpc(operation_id) if scope["type"] == "http" else None
-        if rpc is None:
+        if rpc is None or not rpc.has_body:
+            # A GET binds no body: grpc-gateway never reads it, whatever it holds.
             await self.app(scope, receive, send)
             return
         try:
@@ -86,7 +89,8 @@ class GatewayBodyMiddleware:
                 errors.Code.RESOURCE_EXHAUSTED,
                 f"grpc: received message larger than max ({exc.size} vs. {exc.limit})",
             ) from None
-        decode_request_body(raw, [rule.name for rule in rpc.path_fields])
+        body = decode_request_body(raw, [rule.name for rule in rpc.path_fields])
+        scope.setdefault("extensions", {})[DECODED_BODY] = body
         await self.app(scope, _replay(raw, receive), send)
 
 

@@ -6,10 +6,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from connexion import request
+from connexion.lifecycle import ConnexionResponse
 
-from mock_server import contract
+from mock_server import contract, messages
 from mock_server.domain.service import CallMetadata, LifecycleService
 from mock_server.domain.world import Details
+from mock_server.rest.gateway import DECODED_BODY
 
 
 def protojson_timestamp(value: datetime) -> str:
@@ -50,8 +52,21 @@ def handler_for(service: LifecycleService, operation_id: str) -> Callable:
     ):
         given = {"id": id, "user_id": user_id, "grant_id": grant_id}
         fields = {name: given[name] or "" for name in field_names}
+        if rpc.is_read:
+            return read(fields)
         details = service.call(rpc.name, fields, metadata_from_headers())
         return {"details": details_json(details, rpc.date_field)}, 200
+
+    def read(path_fields: dict[str, str]) -> ConnexionResponse:
+        body = request.scope.get("extensions", {}).get(DECODED_BODY) or {}
+        # Decoded before the call, as the gateway does; the path then overrides the body.
+        fields = messages.request_fields(messages.parse_json_request(rpc.name, body))
+        fields.update(path_fields)
+        view = service.call(rpc.name, fields, metadata_from_headers())
+        answer = messages.read_response(rpc.name, view)
+        return ConnexionResponse(
+            200, body=messages.protojson(answer), content_type="application/json"
+        )
 
     handle.__name__ = rpc.name
     return handle

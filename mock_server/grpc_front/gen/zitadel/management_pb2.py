@@ -26,10 +26,13 @@ _sym_db = _symbol_database.Default()
 
 
 from . import object_pb2 as zitadel_dot_object__pb2
+from . import user_pb2 as zitadel_dot_user__pb2
+from . import org_pb2 as zitadel_dot_org__pb2
+from . import action_pb2 as zitadel_dot_action__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18zitadel/management.proto\x12\x15zitadel.management.v1\x1a\x14zitadel/object.proto\x1a\x1cgoogle/api/annotations.proto\"#\n\x15\x44\x65\x61\x63tivateUserRequest\x12\n\n\x02id\x18\x01 \x01(\t\"D\n\x16\x44\x65\x61\x63tivateUserResponse\x12*\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x19.zitadel.v1.ObjectDetails\"#\n\x15ReactivateUserRequest\x12\n\n\x02id\x18\x01 \x01(\t\"D\n\x16ReactivateUserResponse\x12*\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x19.zitadel.v1.ObjectDetails\"\x16\n\x14\x44\x65\x61\x63tivateOrgRequest\"C\n\x15\x44\x65\x61\x63tivateOrgResponse\x12*\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x19.zitadel.v1.ObjectDetails\"\x16\n\x14ReactivateOrgRequest\"C\n\x15ReactivateOrgResponse\x12*\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x19.zitadel.v1.ObjectDetails\"?\n\x1a\x44\x65\x61\x63tivateUserGrantRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08grant_id\x18\x02 \x01(\t\"I\n\x1b\x44\x65\x61\x63tivateUserGrantResponse\x12*\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x19.zitadel.v1.ObjectDetails\"?\n\x1aReactivateUserGrantRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08grant_id\x18\x02 \x01(\t\"I\n\x1bReactivateUserGrantResponse\x12*\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x19.zitadel.v1.ObjectDetails\"%\n\x17\x44\x65\x61\x63tivateActionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"F\n\x18\x44\x65\x61\x63tivateActionResponse\x12*\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x19.zitadel.v1.ObjectDetails\"%\n\x17ReactivateActionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"F\n\x18ReactivateActionResponse\x12*\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x19.zitadel.v1.ObjectDetails2\x83\n\n\x11ManagementService\x12\x91\x01\n\x0e\x44\x65\x61\x63tivateUser\x12,.zitadel.management.v1.DeactivateUserRequest\x1a-.zitadel.management.v1.DeactivateUserResponse\"\"\x82\xd3\xe4\x93\x02\x1c\"\x17/users/{id}/_deactivate:\x01*\x12\x91\x01\n\x0eReactivateUser\x12,.zitadel.management.v1.ReactivateUserRequest\x1a-.zitadel.management.v1.ReactivateUserResponse\"\"\x82\xd3\xe4\x93\x02\x1c\"\x17/users/{id}/_reactivate:\x01*\x12\x8b\x01\n\rDeactivateOrg\x12+.zitadel.management.v1.DeactivateOrgRequest\x1a,.zitadel.management.v1.DeactivateOrgResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\"\x14/orgs/me/_deactivate:\x01*\x12\x8b\x01\n\rReactivateOrg\x12+.zitadel.management.v1.ReactivateOrgRequest\x1a,.zitadel.management.v1.ReactivateOrgResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\"\x14/orgs/me/_reactivate:\x01*\x12\xb7\x01\n\x13\x44\x65\x61\x63tivateUserGrant\x12\x31.zitadel.management.v1.DeactivateUserGrantRequest\x1a\x32.zitadel.management.v1.DeactivateUserGrantResponse\"9\x82\xd3\xe4\x93\x02\x33\"./users/{user_id}/grants/{grant_id}/_deactivate:\x01*\x12\xb7\x01\n\x13ReactivateUserGrant\x12\x31.zitadel.management.v1.ReactivateUserGrantRequest\x1a\x32.zitadel.management.v1.ReactivateUserGrantResponse\"9\x82\xd3\xe4\x93\x02\x33\"./users/{user_id}/grants/{grant_id}/_reactivate:\x01*\x12\x99\x01\n\x10\x44\x65\x61\x63tivateAction\x12..zitadel.management.v1.DeactivateActionRequest\x1a/.zitadel.management.v1.DeactivateActionResponse\"$\x82\xd3\xe4\x93\x02\x1e\"\x19/actions/{id}/_deactivate:\x01*\x12\x99\x01\n\x10ReactivateAction\x12..zitadel.management.v1.ReactivateActionRequest\x1a/.zitadel.management.v1.ReactivateActionResponse\"$\x82\xd3\xe4\x93\x02\x1e\"\x19/actions/{id}/_reactivate:\x01*B0Z.github.com/zitadel/zitadel/pkg/grpc/managementb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18zitadel/management.proto\x12\x15zitadel.management.v1\x1a\x14zitadel/object.proto\x1a\x12zitadel/user.proto\x1a\x11zitadel/org.proto\x1a\x14zitadel/action.proto\x1a\x1cgoogle/api/annotations.proto\"#\n\x15\x44\x65\x61\x63tivateUserRequest\x12\n\n\x02id\x18\x01 \x01(\t\"D\n\x16\x44\x65\x61\x63tivateUserResponse\x12*\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x19.zitadel.v1.ObjectDetails\"#\n\x15ReactivateUserRequest\x12\n\n\x02id\x18\x01 \x01(\t\"D\n\x16ReactivateUserResponse\x12*\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x19.zitadel.v1.ObjectDetails\"\x16\n\x14\x44\x65\x61\x63tivateOrgRequest\"C\n\x15\x44\x65\x61\x63tivateOrgResponse\x12*\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x19.zitadel.v1.ObjectDetails\"\x16\n\x14ReactivateOrgRequest\"C\n\x15ReactivateOrgResponse\x12*\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x19.zitadel.v1.ObjectDetails\"?\n\x1a\x44\x65\x61\x63tivateUserGrantRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08grant_id\x18\x02 \x01(\t\"I\n\x1b\x44\x65\x61\x63tivateUserGrantResponse\x12*\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x19.zitadel.v1.ObjectDetails\"?\n\x1aReactivateUserGrantRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08grant_id\x18\x02 \x01(\t\"I\n\x1bReactivateUserGrantResponse\x12*\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x19.zitadel.v1.ObjectDetails\"%\n\x17\x44\x65\x61\x63tivateActionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"F\n\x18\x44\x65\x61\x63tivateActionResponse\x12*\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x19.zitadel.v1.ObjectDetails\"%\n\x17ReactivateActionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"F\n\x18ReactivateActionResponse\x12*\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x19.zitadel.v1.ObjectDetails\"\x11\n\x0fGetMyOrgRequest\"4\n\x10GetMyOrgResponse\x12 \n\x03org\x18\x01 \x01(\x0b\x32\x13.zitadel.org.v1.Org\" \n\x12GetUserByIDRequest\x12\n\n\x02id\x18\x01 \x01(\t\":\n\x13GetUserByIDResponse\x12#\n\x04user\x18\x01 \x01(\x0b\x32\x15.zitadel.user.v1.User\"\x9f\x01\n\x10ListUsersRequest\x12$\n\x05query\x18\x01 \x01(\x0b\x32\x15.zitadel.v1.ListQuery\x12\x36\n\x0esorting_column\x18\x02 \x01(\x0e\x32\x1e.zitadel.user.v1.UserFieldName\x12-\n\x07queries\x18\x03 \x03(\x0b\x32\x1c.zitadel.user.v1.SearchQuery\"\x9c\x01\n\x11ListUsersResponse\x12(\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x17.zitadel.v1.ListDetails\x12\x36\n\x0esorting_column\x18\x02 \x01(\x0e\x32\x1e.zitadel.user.v1.UserFieldName\x12%\n\x06result\x18\x03 \x03(\x0b\x32\x15.zitadel.user.v1.User\"<\n\x17GetUserGrantByIDRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08grant_id\x18\x02 \x01(\t\"J\n\x18GetUserGrantByIDResponse\x12.\n\nuser_grant\x18\x01 \x01(\x0b\x32\x1a.zitadel.user.v1.UserGrant\"n\n\x14ListUserGrantRequest\x12$\n\x05query\x18\x01 \x01(\x0b\x32\x15.zitadel.v1.ListQuery\x12\x30\n\x07queries\x18\x02 \x03(\x0b\x32\x1f.zitadel.user.v1.UserGrantQuery\"m\n\x15ListUserGrantResponse\x12(\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x17.zitadel.v1.ListDetails\x12*\n\x06result\x18\x02 \x03(\x0b\x32\x1a.zitadel.user.v1.UserGrant\"\x1e\n\x10GetActionRequest\x12\n\n\x02id\x18\x01 \x01(\t\">\n\x11GetActionResponse\x12)\n\x06\x61\x63tion\x18\x01 \x01(\x0b\x32\x19.zitadel.action.v1.Action\"\xab\x01\n\x12ListActionsRequest\x12$\n\x05query\x18\x01 \x01(\x0b\x32\x15.zitadel.v1.ListQuery\x12:\n\x0esorting_column\x18\x02 \x01(\x0e\x32\".zitadel.action.v1.ActionFieldName\x12\x33\n\x07queries\x18\x03 \x03(\x0b\x32\".zitadel.management.v1.ActionQuery\"\xd7\x01\n\x0b\x41\x63tionQuery\x12;\n\x0f\x61\x63tion_id_query\x18\x01 \x01(\x0b\x32 .zitadel.action.v1.ActionIDQueryH\x00\x12?\n\x11\x61\x63tion_name_query\x18\x02 \x01(\x0b\x32\".zitadel.action.v1.ActionNameQueryH\x00\x12\x41\n\x12\x61\x63tion_state_query\x18\x03 \x01(\x0b\x32#.zitadel.action.v1.ActionStateQueryH\x00\x42\x07\n\x05query\"\xa6\x01\n\x13ListActionsResponse\x12(\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x17.zitadel.v1.ListDetails\x12:\n\x0esorting_column\x18\x02 \x01(\x0e\x32\".zitadel.action.v1.ActionFieldName\x12)\n\x06result\x18\x03 \x03(\x0b\x32\x19.zitadel.action.v1.Action2\x95\x11\n\x11ManagementService\x12\x91\x01\n\x0e\x44\x65\x61\x63tivateUser\x12,.zitadel.management.v1.DeactivateUserRequest\x1a-.zitadel.management.v1.DeactivateUserResponse\"\"\x82\xd3\xe4\x93\x02\x1c\"\x17/users/{id}/_deactivate:\x01*\x12\x91\x01\n\x0eReactivateUser\x12,.zitadel.management.v1.ReactivateUserRequest\x1a-.zitadel.management.v1.ReactivateUserResponse\"\"\x82\xd3\xe4\x93\x02\x1c\"\x17/users/{id}/_reactivate:\x01*\x12\x8b\x01\n\rDeactivateOrg\x12+.zitadel.management.v1.DeactivateOrgRequest\x1a,.zitadel.management.v1.DeactivateOrgResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\"\x14/orgs/me/_deactivate:\x01*\x12\x8b\x01\n\rReactivateOrg\x12+.zitadel.management.v1.ReactivateOrgRequest\x1a,.zitadel.management.v1.ReactivateOrgResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\"\x14/orgs/me/_reactivate:\x01*\x12\xb7\x01\n\x13\x44\x65\x61\x63tivateUserGrant\x12\x31.zitadel.management.v1.DeactivateUserGrantRequest\x1a\x32.zitadel.management.v1.DeactivateUserGrantResponse\"9\x82\xd3\xe4\x93\x02\x33\"./users/{user_id}/grants/{grant_id}/_deactivate:\x01*\x12\xb7\x01\n\x13ReactivateUserGrant\x12\x31.zitadel.management.v1.ReactivateUserGrantRequest\x1a\x32.zitadel.management.v1.ReactivateUserGrantResponse\"9\x82\xd3\xe4\x93\x02\x33\"./users/{user_id}/grants/{grant_id}/_reactivate:\x01*\x12\x99\x01\n\x10\x44\x65\x61\x63tivateAction\x12..zitadel.management.v1.DeactivateActionRequest\x1a/.zitadel.management.v1.DeactivateActionResponse\"$\x82\xd3\xe4\x93\x02\x1e\"\x19/actions/{id}/_deactivate:\x01*\x12\x99\x01\n\x10ReactivateAction\x12..zitadel.management.v1.ReactivateActionRequest\x1a/.zitadel.management.v1.ReactivateActionResponse\"$\x82\xd3\xe4\x93\x02\x1e\"\x19/actions/{id}/_reactivate:\x01*\x12m\n\x08GetMyOrg\x12&.zitadel.management.v1.GetMyOrgRequest\x1a\'.zitadel.management.v1.GetMyOrgResponse\"\x10\x82\xd3\xe4\x93\x02\n\x12\x08/orgs/me\x12y\n\x0bGetUserByID\x12).zitadel.management.v1.GetUserByIDRequest\x1a*.zitadel.management.v1.GetUserByIDResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\x0b/users/{id}\x12y\n\tListUsers\x12\'.zitadel.management.v1.ListUsersRequest\x1a(.zitadel.management.v1.ListUsersResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/users/_search:\x01*\x12\x9f\x01\n\x10GetUserGrantByID\x12..zitadel.management.v1.GetUserGrantByIDRequest\x1a/.zitadel.management.v1.GetUserGrantByIDResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/users/{user_id}/grants/{grant_id}\x12\x8d\x01\n\x0eListUserGrants\x12+.zitadel.management.v1.ListUserGrantRequest\x1a,.zitadel.management.v1.ListUserGrantResponse\" \x82\xd3\xe4\x93\x02\x1a\"\x15/users/grants/_search:\x01*\x12u\n\tGetAction\x12\'.zitadel.management.v1.GetActionRequest\x1a(.zitadel.management.v1.GetActionResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/actions/{id}\x12\x81\x01\n\x0bListActions\x12).zitadel.management.v1.ListActionsRequest\x1a*.zitadel.management.v1.ListActionsResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/actions/_search:\x01*B0Z.github.com/zitadel/zitadel/pkg/grpc/managementb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -53,38 +56,82 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MANAGEMENTSERVICE'].methods_by_name['DeactivateAction']._serialized_options = b'\202\323\344\223\002\036\"\031/actions/{id}/_deactivate:\001*'
   _globals['_MANAGEMENTSERVICE'].methods_by_name['ReactivateAction']._loaded_options = None
   _globals['_MANAGEMENTSERVICE'].methods_by_name['ReactivateAction']._serialized_options = b'\202\323\344\223\002\036\"\031/actions/{id}/_reactivate:\001*'
-  _globals['_DEACTIVATEUSERREQUEST']._serialized_start=103
-  _globals['_DEACTIVATEUSERREQUEST']._serialized_end=138
-  _globals['_DEACTIVATEUSERRESPONSE']._serialized_start=140
-  _globals['_DEACTIVATEUSERRESPONSE']._serialized_end=208
-  _globals['_REACTIVATEUSERREQUEST']._serialized_start=210
-  _globals['_REACTIVATEUSERREQUEST']._serialized_end=245
-  _globals['_REACTIVATEUSERRESPONSE']._serialized_start=247
-  _globals['_REACTIVATEUSERRESPONSE']._serialized_end=315
-  _globals['_DEACTIVATEORGREQUEST']._serialized_start=317
-  _globals['_DEACTIVATEORGREQUEST']._serialized_end=339
-  _globals['_DEACTIVATEORGRESPONSE']._serialized_start=341
-  _globals['_DEACTIVATEORGRESPONSE']._serialized_end=408
-  _globals['_REACTIVATEORGREQUEST']._serialized_start=410
-  _globals['_REACTIVATEORGREQUEST']._serialized_end=432
-  _globals['_REACTIVATEORGRESPONSE']._serialized_start=434
-  _globals['_REACTIVATEORGRESPONSE']._serialized_end=501
-  _globals['_DEACTIVATEUSERGRANTREQUEST']._serialized_start=503
-  _globals['_DEACTIVATEUSERGRANTREQUEST']._serialized_end=566
-  _globals['_DEACTIVATEUSERGRANTRESPONSE']._serialized_start=568
-  _globals['_DEACTIVATEUSERGRANTRESPONSE']._serialized_end=641
-  _globals['_REACTIVATEUSERGRANTREQUEST']._serialized_start=643
-  _globals['_REACTIVATEUSERGRANTREQUEST']._serialized_end=706
-  _globals['_REACTIVATEUSERGRANTRESPONSE']._serialized_start=708
-  _globals['_REACTIVATEUSERGRANTRESPONSE']._serialized_end=781
-  _globals['_DEACTIVATEACTIONREQUEST']._serialized_start=783
-  _globals['_DEACTIVATEACTIONREQUEST']._serialized_end=820
-  _globals['_DEACTIVATEACTIONRESPONSE']._serialized_start=822
-  _globals['_DEACTIVATEACTIONRESPONSE']._serialized_end=892
-  _globals['_REACTIVATEACTIONREQUEST']._serialized_start=894
-  _globals['_REACTIVATEACTIONREQUEST']._serialized_end=931
-  _globals['_REACTIVATEACTIONRESPONSE']._serialized_start=933
-  _globals['_REACTIVATEACTIONRESPONSE']._serialized_end=1003
-  _globals['_MANAGEMENTSERVICE']._serialized_start=1006
-  _globals['_MANAGEMENTSERVICE']._serialized_end=2289
+  _globals['_MANAGEMENTSERVICE'].methods_by_name['GetMyOrg']._loaded_options = None
+  _globals['_MANAGEMENTSERVICE'].methods_by_name['GetMyOrg']._serialized_options = b'\202\323\344\223\002\n\022\010/orgs/me'
+  _globals['_MANAGEMENTSERVICE'].methods_by_name['GetUserByID']._loaded_options = None
+  _globals['_MANAGEMENTSERVICE'].methods_by_name['GetUserByID']._serialized_options = b'\202\323\344\223\002\r\022\013/users/{id}'
+  _globals['_MANAGEMENTSERVICE'].methods_by_name['ListUsers']._loaded_options = None
+  _globals['_MANAGEMENTSERVICE'].methods_by_name['ListUsers']._serialized_options = b'\202\323\344\223\002\023\"\016/users/_search:\001*'
+  _globals['_MANAGEMENTSERVICE'].methods_by_name['GetUserGrantByID']._loaded_options = None
+  _globals['_MANAGEMENTSERVICE'].methods_by_name['GetUserGrantByID']._serialized_options = b'\202\323\344\223\002$\022\"/users/{user_id}/grants/{grant_id}'
+  _globals['_MANAGEMENTSERVICE'].methods_by_name['ListUserGrants']._loaded_options = None
+  _globals['_MANAGEMENTSERVICE'].methods_by_name['ListUserGrants']._serialized_options = b'\202\323\344\223\002\032\"\025/users/grants/_search:\001*'
+  _globals['_MANAGEMENTSERVICE'].methods_by_name['GetAction']._loaded_options = None
+  _globals['_MANAGEMENTSERVICE'].methods_by_name['GetAction']._serialized_options = b'\202\323\344\223\002\017\022\r/actions/{id}'
+  _globals['_MANAGEMENTSERVICE'].methods_by_name['ListActions']._loaded_options = None
+  _globals['_MANAGEMENTSERVICE'].methods_by_name['ListActions']._serialized_options = b'\202\323\344\223\002\025\"\020/actions/_search:\001*'
+  _globals['_DEACTIVATEUSERREQUEST']._serialized_start=164
+  _globals['_DEACTIVATEUSERREQUEST']._serialized_end=199
+  _globals['_DEACTIVATEUSERRESPONSE']._serialized_start=201
+  _globals['_DEACTIVATEUSERRESPONSE']._serialized_end=269
+  _globals['_REACTIVATEUSERREQUEST']._serialized_start=271
+  _globals['_REACTIVATEUSERREQUEST']._serialized_end=306
+  _globals['_REACTIVATEUSERRESPONSE']._serialized_start=308
+  _globals['_REACTIVATEUSERRESPONSE']._serialized_end=376
+  _globals['_DEACTIVATEORGREQUEST']._serialized_start=378
+  _globals['_DEACTIVATEORGREQUEST']._serialized_end=400
+  _globals['_DEACTIVATEORGRESPONSE']._serialized_start=402
+  _globals['_DEACTIVATEORGRESPONSE']._serialized_end=469
+  _globals['_REACTIVATEORGREQUEST']._serialized_start=471
+  _globals['_REACTIVATEORGREQUEST']._serialized_end=493
+  _globals['_REACTIVATEORGRESPONSE']._serialized_start=495
+  _globals['_REACTIVATEORGRESPONSE']._serialized_end=562
+  _globals['_DEACTIVATEUSERGRANTREQUEST']._serialized_start=564
+  _globals['_DEACTIVATEUSERGRANTREQUEST']._serialized_end=627
+  _globals['_DEACTIVATEUSERGRANTRESPONSE']._serialized_start=629
+  _globals['_DEACTIVATEUSERGRANTRESPONSE']._serialized_end=702
+  _globals['_REACTIVATEUSERGRANTREQUEST']._serialized_start=704
+  _globals['_REACTIVATEUSERGRANTREQUEST']._serialized_end=767
+  _globals['_REACTIVATEUSERGRANTRESPONSE']._serialized_start=769
+  _globals['_REACTIVATEUSERGRANTRESPONSE']._serialized_end=842
+  _globals['_DEACTIVATEACTIONREQUEST']._serialized_start=844
+  _globals['_DEACTIVATEACTIONREQUEST']._serialized_end=881
+  _globals['_DEACTIVATEACTIONRESPONSE']._serialized_start=883
+  _globals['_DEACTIVATEACTIONRESPONSE']._serialized_end=953
+  _globals['_REACTIVATEACTIONREQUEST']._serialized_start=955
+  _globals['_REACTIVATEACTIONREQUEST']._serialized_end=992
+  _globals['_REACTIVATEACTIONRESPONSE']._serialized_start=994
+  _globals['_REACTIVATEACTIONRESPONSE']._serialized_end=1064
+  _globals['_GETMYORGREQUEST']._serialized_start=1066
+  _globals['_GETMYORGREQUEST']._serialized_end=1083
+  _globals['_GETMYORGRESPONSE']._serialized_start=1085
+  _globals['_GETMYORGRESPONSE']._serialized_end=1137
+  _globals['_GETUSERBYIDREQUEST']._serialized_start=1139
+  _globals['_GETUSERBYIDREQUEST']._serialized_end=1171
+  _globals['_GETUSERBYIDRESPONSE']._serialized_start=1173
+  _globals['_GETUSERBYIDRESPONSE']._serialized_end=1231
+  _globals['_LISTUSERSREQUEST']._serialized_start=1234
+  _globals['_LISTUSERSREQUEST']._serialized_end=1393
+  _globals['_LISTUSERSRESPONSE']._serialized_start=1396
+  _globals['_LISTUSERSRESPONSE']._serialized_end=1552
+  _globals['_GETUSERGRANTBYIDREQUEST']._serialized_start=1554
+  _globals['_GETUSERGRANTBYIDREQUEST']._serialized_end=1614
+  _globals['_GETUSERGRANTBYIDRESPONSE']._serialized_start=1616
+  _globals['_GETUSERGRANTBYIDRESPONSE']._serialized_end=1690
+  _globals['_LISTUSERGRANTREQUEST']._serialized_start=1692
+  _globals['_LISTUSERGRANTREQUEST']._serialized_end=1802
+  _globals['_LISTUSERGRANTRESPONSE']._serialized_start=1804
+  _globals['_LISTUSERGRANTRESPONSE']._serialized_end=1913
+  _globals['_GETACTIONREQUEST']._serialized_start=1915
+  _globals['_GETACTIONREQUEST']._serialized_end=1945
+  _globals['_GETACTIONRESPONSE']._serialized_start=1947
+  _globals['_GETACTIONRESPONSE']._serialized_end=2009
+  _globals['_LISTACTIONSREQUEST']._serialized_start=2012
+  _globals['_LISTACTIONSREQUEST']._serialized_end=2183
+  _globals['_ACTIONQUERY']._serialized_start=2186
+  _globals['_ACTIONQUERY']._serialized_end=2401
+  _globals['_LISTACTIONSRESPONSE']._serialized_start=2404
+  _globals['_LISTACTIONSRESPONSE']._serialized_end=2570
+  _globals['_MANAGEMENTSERVICE']._serialized_start=2573
+  _globals['_MANAGEMENTSERVICE']._serialized_end=4770
 # @@protoc_insertion_point(module_scope)

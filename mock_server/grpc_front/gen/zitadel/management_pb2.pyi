@@ -2,10 +2,14 @@
 # ruff: noqa
 # fmt: off
 from . import object_pb2 as _object_pb2
+from . import user_pb2 as _user_pb2
+from . import org_pb2 as _org_pb2
+from . import action_pb2 as _action_pb2
 from google.api import annotations_pb2 as _annotations_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -105,3 +109,117 @@ class ReactivateActionResponse(_message.Message):
     DETAILS_FIELD_NUMBER: _ClassVar[int]
     details: _object_pb2.ObjectDetails
     def __init__(self, details: _Optional[_Union[_object_pb2.ObjectDetails, _Mapping]] = ...) -> None: ...
+
+class GetMyOrgRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetMyOrgResponse(_message.Message):
+    __slots__ = ("org",)
+    ORG_FIELD_NUMBER: _ClassVar[int]
+    org: _org_pb2.Org
+    def __init__(self, org: _Optional[_Union[_org_pb2.Org, _Mapping]] = ...) -> None: ...
+
+class GetUserByIDRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class GetUserByIDResponse(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: _user_pb2.User
+    def __init__(self, user: _Optional[_Union[_user_pb2.User, _Mapping]] = ...) -> None: ...
+
+class ListUsersRequest(_message.Message):
+    __slots__ = ("query", "sorting_column", "queries")
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    SORTING_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
+    query: _object_pb2.ListQuery
+    sorting_column: _user_pb2.UserFieldName
+    queries: _containers.RepeatedCompositeFieldContainer[_user_pb2.SearchQuery]
+    def __init__(self, query: _Optional[_Union[_object_pb2.ListQuery, _Mapping]] = ..., sorting_column: _Optional[_Union[_user_pb2.UserFieldName, str]] = ..., queries: _Optional[_Iterable[_Union[_user_pb2.SearchQuery, _Mapping]]] = ...) -> None: ...
+
+class ListUsersResponse(_message.Message):
+    __slots__ = ("details", "sorting_column", "result")
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    SORTING_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    details: _object_pb2.ListDetails
+    sorting_column: _user_pb2.UserFieldName
+    result: _containers.RepeatedCompositeFieldContainer[_user_pb2.User]
+    def __init__(self, details: _Optional[_Union[_object_pb2.ListDetails, _Mapping]] = ..., sorting_column: _Optional[_Union[_user_pb2.UserFieldName, str]] = ..., result: _Optional[_Iterable[_Union[_user_pb2.User, _Mapping]]] = ...) -> None: ...
+
+class GetUserGrantByIDRequest(_message.Message):
+    __slots__ = ("user_id", "grant_id")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    GRANT_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    grant_id: str
+    def __init__(self, user_id: _Optional[str] = ..., grant_id: _Optional[str] = ...) -> None: ...
+
+class GetUserGrantByIDResponse(_message.Message):
+    __slots__ = ("user_grant",)
+    USER_GRANT_FIELD_NUMBER: _ClassVar[int]
+    user_grant: _user_pb2.UserGrant
+    def __init__(self, user_grant: _Optional[_Union[_user_pb2.UserGrant, _Mapping]] = ...) -> None: ...
+
+class ListUserGrantRequest(_message.Message):
+    __slots__ = ("query", "queries")
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
+    query: _object_pb2.ListQuery
+    queries: _containers.RepeatedCompositeFieldContainer[_user_pb2.UserGrantQuery]
+    def __init__(self, query: _Optional[_Union[_object_pb2.ListQuery, _Mapping]] = ..., queries: _Optional[_Iterable[_Union[_user_pb2.UserGrantQuery, _Mapping]]] = ...) -> None: ...
+
+class ListUserGrantResponse(_message.Message):
+    __slots__ = ("details", "result")
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    details: _object_pb2.ListDetails
+    result: _containers.RepeatedCompositeFieldContainer[_user_pb2.UserGrant]
+    def __init__(self, details: _Optional[_Union[_object_pb2.ListDetails, _Mapping]] = ..., result: _Optional[_Iterable[_Union[_user_pb2.UserGrant, _Mapping]]] = ...) -> None: ...
+
+class GetActionRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class GetActionResponse(_message.Message):
+    __slots__ = ("action",)
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    action: _action_pb2.Action
+    def __init__(self, action: _Optional[_Union[_action_pb2.Action, _Mapping]] = ...) -> None: ...
+
+class ListActionsRequest(_message.Message):
+    __slots__ = ("query", "sorting_column", "queries")
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    SORTING_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
+    query: _object_pb2.ListQuery
+    sorting_column: _action_pb2.ActionFieldName
+    queries: _containers.RepeatedCompositeFieldContainer[ActionQuery]
+    def __init__(self, query: _Optional[_Union[_object_pb2.ListQuery, _Mapping]] = ..., sorting_column: _Optional[_Union[_action_pb2.ActionFieldName, str]] = ..., queries: _Optional[_Iterable[_Union[ActionQuery, _Mapping]]] = ...) -> None: ...
+
+class ActionQuery(_message.Message):
+    __slots__ = ("action_id_query", "action_name_query", "action_state_query")
+    ACTION_ID_QUERY_FIELD_NUMBER: _ClassVar[int]
+    ACTION_NAME_QUERY_FIELD_NUMBER: _ClassVar[int]
+    ACTION_STATE_QUERY_FIELD_NUMBER: _ClassVar[int]
+    action_id_query: _action_pb2.ActionIDQuery
+    action_name_query: _action_pb2.ActionNameQuery
+    action_state_query: _action_pb2.ActionStateQuery
+    def __init__(self, action_id_query: _Optional[_Union[_action_pb2.ActionIDQuery, _Mapping]] = ..., action_name_query: _Optional[_Union[_action_pb2.ActionNameQuery, _Mapping]] = ..., action_state_query: _Optional[_Union[_action_pb2.ActionStateQuery, _Mapping]] = ...) -> None: ...
+
+class ListActionsResponse(_message.Message):
+    __slots__ = ("details", "sorting_column", "result")
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    SORTING_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    details: _object_pb2.ListDetails
+    sorting_column: _action_pb2.ActionFieldName
+    result: _containers.RepeatedCompositeFieldContainer[_action_pb2.Action]
+    def __init__(self, details: _Optional[_Union[_object_pb2.ListDetails, _Mapping]] = ..., sorting_column: _Optional[_Union[_action_pb2.ActionFieldName, str]] = ..., result: _Optional[_Iterable[_Union[_action_pb2.Action, _Mapping]]] = ...) -> None: ...

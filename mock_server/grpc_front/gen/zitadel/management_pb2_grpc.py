@@ -77,6 +77,41 @@ class ManagementServiceStub:
                 request_serializer=zitadel_dot_management__pb2.ReactivateActionRequest.SerializeToString,
                 response_deserializer=zitadel_dot_management__pb2.ReactivateActionResponse.FromString,
                 _registered_method=True)
+        self.GetMyOrg = channel.unary_unary(
+                '/zitadel.management.v1.ManagementService/GetMyOrg',
+                request_serializer=zitadel_dot_management__pb2.GetMyOrgRequest.SerializeToString,
+                response_deserializer=zitadel_dot_management__pb2.GetMyOrgResponse.FromString,
+                _registered_method=True)
+        self.GetUserByID = channel.unary_unary(
+                '/zitadel.management.v1.ManagementService/GetUserByID',
+                request_serializer=zitadel_dot_management__pb2.GetUserByIDRequest.SerializeToString,
+                response_deserializer=zitadel_dot_management__pb2.GetUserByIDResponse.FromString,
+                _registered_method=True)
+        self.ListUsers = channel.unary_unary(
+                '/zitadel.management.v1.ManagementService/ListUsers',
+                request_serializer=zitadel_dot_management__pb2.ListUsersRequest.SerializeToString,
+                response_deserializer=zitadel_dot_management__pb2.ListUsersResponse.FromString,
+                _registered_method=True)
+        self.GetUserGrantByID = channel.unary_unary(
+                '/zitadel.management.v1.ManagementService/GetUserGrantByID',
+                request_serializer=zitadel_dot_management__pb2.GetUserGrantByIDRequest.SerializeToString,
+                response_deserializer=zitadel_dot_management__pb2.GetUserGrantByIDResponse.FromString,
+                _registered_method=True)
+        self.ListUserGrants = channel.unary_unary(
+                '/zitadel.management.v1.ManagementService/ListUserGrants',
+                request_serializer=zitadel_dot_management__pb2.ListUserGrantRequest.SerializeToString,
+                response_deserializer=zitadel_dot_management__pb2.ListUserGrantResponse.FromString,
+                _registered_method=True)
+        self.GetAction = channel.unary_unary(
+                '/zitadel.management.v1.ManagementService/GetAction',
+                request_serializer=zitadel_dot_management__pb2.GetActionRequest.SerializeToString,
+                response_deserializer=zitadel_dot_management__pb2.GetActionResponse.FromString,
+                _registered_method=True)
+        self.ListActions = channel.unary_unary(
+                '/zitadel.management.v1.ManagementService/ListActions',
+                request_serializer=zitadel_dot_management__pb2.ListActionsRequest.SerializeToString,
+                response_deserializer=zitadel_dot_management__pb2.ListActionsResponse.FromString,
+                _registered_method=True)
 
 
 class ManagementServiceServicer:
@@ -130,6 +165,48 @@ class ManagementServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetMyOrg(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUserByID(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListUsers(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUserGrantByID(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListUserGrants(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAction(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListActions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ManagementServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -172,6 +249,41 @@ def add_ManagementServiceServicer_to_server(servicer, server):
                     servicer.ReactivateAction,
                     request_deserializer=zitadel_dot_management__pb2.ReactivateActionRequest.FromString,
                     response_serializer=zitadel_dot_management__pb2.ReactivateActionResponse.SerializeToString,
+            ),
+            'GetMyOrg': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMyOrg,
+                    request_deserializer=zitadel_dot_management__pb2.GetMyOrgRequest.FromString,
+                    response_serializer=zitadel_dot_management__pb2.GetMyOrgResponse.SerializeToString,
+            ),
+            'GetUserByID': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUserByID,
+                    request_deserializer=zitadel_dot_management__pb2.GetUserByIDRequest.FromString,
+                    response_serializer=zitadel_dot_management__pb2.GetUserByIDResponse.SerializeToString,
+            ),
+            'ListUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUsers,
+                    request_deserializer=zitadel_dot_management__pb2.ListUsersRequest.FromString,
+                    response_serializer=zitadel_dot_management__pb2.ListUsersResponse.SerializeToString,
+            ),
+            'GetUserGrantByID': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUserGrantByID,
+                    request_deserializer=zitadel_dot_management__pb2.GetUserGrantByIDRequest.FromString,
+                    response_serializer=zitadel_dot_management__pb2.GetUserGrantByIDResponse.SerializeToString,
+            ),
+            'ListUserGrants': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUserGrants,
+                    request_deserializer=zitadel_dot_management__pb2.ListUserGrantRequest.FromString,
+                    response_serializer=zitadel_dot_management__pb2.ListUserGrantResponse.SerializeToString,
+            ),
+            'GetAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAction,
+                    request_deserializer=zitadel_dot_management__pb2.GetActionRequest.FromString,
+                    response_serializer=zitadel_dot_management__pb2.GetActionResponse.SerializeToString,
+            ),
+            'ListActions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListActions,
+                    request_deserializer=zitadel_dot_management__pb2.ListActionsRequest.FromString,
+                    response_serializer=zitadel_dot_management__pb2.ListActionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -390,6 +502,195 @@ class ManagementService:
             '/zitadel.management.v1.ManagementService/ReactivateAction',
             zitadel_dot_management__pb2.ReactivateActionRequest.SerializeToString,
             zitadel_dot_management__pb2.ReactivateActionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMyOrg(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zitadel.management.v1.ManagementService/GetMyOrg',
+            zitadel_dot_management__pb2.GetMyOrgRequest.SerializeToString,
+            zitadel_dot_management__pb2.GetMyOrgResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUserByID(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zitadel.management.v1.ManagementService/GetUserByID',
+            zitadel_dot_management__pb2.GetUserByIDRequest.SerializeToString,
+            zitadel_dot_management__pb2.GetUserByIDResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zitadel.management.v1.ManagementService/ListUsers',
+            zitadel_dot_management__pb2.ListUsersRequest.SerializeToString,
+            zitadel_dot_management__pb2.ListUsersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUserGrantByID(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zitadel.management.v1.ManagementService/GetUserGrantByID',
+            zitadel_dot_management__pb2.GetUserGrantByIDRequest.SerializeToString,
+            zitadel_dot_management__pb2.GetUserGrantByIDResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListUserGrants(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zitadel.management.v1.ManagementService/ListUserGrants',
+            zitadel_dot_management__pb2.ListUserGrantRequest.SerializeToString,
+            zitadel_dot_management__pb2.ListUserGrantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zitadel.management.v1.ManagementService/GetAction',
+            zitadel_dot_management__pb2.GetActionRequest.SerializeToString,
+            zitadel_dot_management__pb2.GetActionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListActions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zitadel.management.v1.ManagementService/ListActions',
+            zitadel_dot_management__pb2.ListActionsRequest.SerializeToString,
+            zitadel_dot_management__pb2.ListActionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,228 @@
+"""The reads' requests and answers as ZITADEL's protobuf messages, for every front.
+
+The REST gateway and both gRPC fronts speak the same messages: gRPC sends their bytes, the
+gateway their protojson. So a read's view is turned into its response message here, once, and
+a request message into the mapping the domain's queries take (proto field names, enums by name,
+64-bit integers as strings). The field-by-field choices are those of ZITADEL's converters
+(internal/api/grpc/{user,org,action,object}); see docs/zitadel-read-facts.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from google.protobuf.message_factory import GetMessageClass
+
+from mock_server.domain import errors
+from mock_server.domain.queries import (
+    ACTION_STATES,
+    GRANT_STATES,
+    USER_TYPES,
+    Page,
+    UserGrantView,
+    UserView,
+    user_state_name,
+)
+from mock_server.domain.world import Action, Aggregate, Org
+from mock_server.grpc_front.gen.zitadel import (
+    action_pb2,
+    management_pb2,
+    object_pb2,
+    org_pb2,
+    user_pb2,
+)
+
+_SERVICE = management_pb2.DESCRIPTOR.services_by_name["ManagementService"]
+# internal/query/action.go: a timeout of 0, or of the maximum and more, reads as the maximum.
+MAX_ACTION_TIMEOUT = timedelta(seconds=20)
+
+
+def request_class(rpc_name: str) -> type[Message]:
+    return GetMessageClass(_SERVICE.methods_by_name[rpc_name].input_type)
+
+
+def response_class(rpc_name: str) -> type[Message]:
+    return GetMessageClass(_SERVICE.methods_by_name[rpc_name].output_type)
+
+
+def request_fields(message: Message) -> dict[str, Any]:
+    """A request message as the mapping the domain takes; unset fields are absent."""
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+def parse_json_request(rpc_name: str, body: dict[str, Any]) -> Message:
+    """protojson's second step of the gateway's decoding, with DiscardUnknown."""
+    message = request_class(rpc_name)()
+    try:
+        json_format.ParseDict(body, message, ignore_unknown_fields=True)
+    except json_format.ParseError as exc:
+        # protojson words its failures its own (deliberately unstable) way, "proto: ...".
+        raise errors.invalid_argument(f"proto: {exc}") from None
+    return message
+
+
+# --- answers ------------------------------------------------------------------------------
+
+
+def _view_details(aggregate: Aggregate) -> object_pb2.ObjectDetails:
+    """ToViewDetailsPb: sequence, both dates (when set) and the owner."""
+    details = object_pb2.ObjectDetails(
+        sequence=aggregate.sequence, resource_owner=aggregate.resource_owner
+    )
+    if aggregate.creation_date is not None:
+        details.creation_date.FromDatetime(aggregate.creation_date)
+    if aggregate.change_date is not None:
+        details.change_date.FromDatetime(aggregate.change_date)
+    return details
+
+
+def _change_details(aggregate: Aggregate) -> object_pb2.ObjectDetails:
+    """ChangeToDetailsPb, which the action reads use: no creation date."""
+    details = object_pb2.ObjectDetails(
+        sequence=aggregate.sequence, resource_owner=aggregate.resource_owner
+    )
+    if aggregate.change_date is not None:
+        details.change_date.FromDatetime(aggregate.change_date)
+    return details
+
+
+def user_message(view: UserView) -> user_pb2.User:
+    user = view.user
+    message = user_pb2.User(
+        id=user.id,
+        details=_view_details(user),
+        state=user_state_name(user.state),
+        user_name=user.user_name,
+        login_names=view.login_names,
+        preferred_login_name=view.preferred_login_name,
+    )
+    if user.kind == "machine":
+        message.machine.name = user.machine_name
+        message.machine.description = user.description
+        message.machine.has_secret = user.has_secret
+        message.machine.access_token_type = f"ACCESS_TOKEN_TYPE_{user.access_token_type.upper()}"
+        message.machine.SetInParent()
+        return message
+    human = message.human
+    # HumanToPb always sets the three messages: a user without a phone reads "phone": {}.
+    human.profile.SetInParent()
+    human.email.SetInParent()
+    human.phone.SetInParent()
+    profile = human.profile
+    profile.first_name = user.first_name
+    profile.last_name = user.last_name
+    profile.nick_name = user.nick_name
+    profile.display_name = user.display_name
+    # language.Tag.String() of an unset language is "und".
+    profile.preferred_language = user.preferred_language or "und"
+    profile.gender = f"GENDER_{user.gender.upper()}"
+    human.email.email = user.email
+    human.email.is_email_verified = user.email_verified
+    human.phone.phone = user.phone
+    human.phone.is_phone_verified = user.phone_verified
+    if user.password_changed is not None:
+        human.password_changed.FromDatetime(user.password_changed)
+    return message
+
+
+def org_message(org: Org) -> org_pb2.Org:
+    return org_pb2.Org(
+        id=org.id,
+        details=_view_details(org),
+        state=f"ORG_STATE_{org.state.name}",
+        name=org.name,
+        primary_domain=org.primary_domain,
+    )
+
+
+def action_message(action: Action) -> action_pb2.Action:
+    timeout = timedelta(seconds=action.timeout_seconds)
+    if not timedelta(0) < timeout < MAX_ACTION_TIMEOUT:
+        timeout = MAX_ACTION_TIMEOUT
+    message = action_pb2.Action(
+        id=action.id,
+        details=_change_details(action),
+        state=ACTION_STATES.get(action.state, "ACTION_STATE_UNSPECIFIED"),
+        name=action.name,
+        script=action.script,
+        allowed_to_fail=action.allowed_to_fail,
+    )
+    message.timeout.FromTimedelta(timeout)
+    return message
+
+
+def user_grant_message(view: UserGrantView) -> user_pb2.UserGrant:
+    grant, user = view.grant, view.user
+    message = user_pb2.UserGrant(
+        id=grant.id,
+        details=_view_details(grant),
+        role_keys=grant.roles,
+        state=GRANT_STATES.get(grant.state, "USER_GRANT_STATE_UNSPECIFIED"),
+        user_id=grant.user_id,
+        # The org owning the grant; grantedOrg* is the user's org.
+        org_id=grant.resource_owner,
+        project_id=grant.project_id,
+        project_grant_id=grant.project_grant_id,
+        preferred_login_name=view.user_login_name,
+    )
+    if user is not None:
+        message.user_name = user.user_name
+        message.first_name = user.first_name
+        message.last_name = user.last_name
+        message.email = user.email
+        message.display_name = user.display_name
+        message.user_type = USER_TYPES.get(user.kind, "TYPE_UNSPECIFIED")
+    if view.org is not None:
+        message.org_name = view.org.name
+        message.org_domain = view.org.primary_domain
+    if view.project is not None:
+        message.project_name = view.project.name
+    if view.user_org is not None:
+        message.granted_org_id = view.user_org.id
+        message.granted_org_name = view.user_org.name
+        message.granted_org_domain = view.user_org.primary_domain
+    return message
+
+
+def _list_details(page: Page) -> object_pb2.ListDetails:
+    # ToListDetails: the processed sequence is never filled on current releases.
+    details = object_pb2.ListDetails(total_result=page.total)
+    details.view_timestamp.FromDatetime(page.view_timestamp)
+    return details
+
+
+def _list(convert: Callable[[Any], Message]) -> Callable[[str, Page], Message]:
+    def answer(rpc_name: str, page: Page) -> Message:
+        return response_class(rpc_name)(
+            details=_list_details(page), result=[convert(item) for item in page.result]
+        )
+
+    return answer
+
+
+_ANSWERS: dict[str, Callable[[str, Any], Message]] = {
+    "GetMyOrg": lambda rpc, org: response_class(rpc)(org=org_message(org)),
+    "GetUserByID": lambda rpc, view: response_class(rpc)(user=user_message(view)),
+    "ListUsers": _list(user_message),
+    "GetUserGrantByID": lambda rpc, view: response_class(rpc)(user_grant=user_grant_message(view)),
+    "ListUserGrants": _list(user_grant_message),
+    "GetAction": lambda rpc, action: response_class(rpc)(action=action_message(action)),
+    "ListActions": _list(action_message),
+}
+
+
+def read_response(rpc_name: str, view: Any) -> Message:
+    """The response message of a read, from the view its query returned."""
+    return _ANSWERS[rpc_name](rpc_name, view)
+
+
+def protojson(message: Message) -> bytes:
+    """The gateway's JSON of a message: protojson's names and zero-value omission, compact."""
+    return json.dumps(
+        json_format.MessageToDict(message), separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
