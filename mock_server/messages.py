@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
@@ -55,9 +56,34 @@ def request_fields(message: Message) -> dict[str, Any]:
     return json_format.MessageToDict(message, preserving_proto_field_name=True)
 
 
+def _require_objects(descriptor: Descriptor, body: Any, where: str) -> None:
+    """Each message-typed value is a JSON object (or null), as protojson demands.
+
+    Python's json_format walks any iterable as a message, so it takes ``"query": []`` or
+    ``"query": "x"`` for an empty ListQuery where protojson stops at the token.
+    """
+    if not isinstance(body, dict):
+        return  # json_format words every other mismatch itself
+    for key, value in body.items():
+        field = descriptor.fields_by_camelcase_name.get(key) or descriptor.fields_by_name.get(key)
+        if field is None or field.message_type is None or value is None:
+            continue
+        if field.message_type.full_name.startswith("google.protobuf."):
+            continue  # well-known types have JSON forms of their own
+        items = value if field.is_repeated and isinstance(value, list) else [value]
+        for item in items:
+            if item is not None and not isinstance(item, dict):
+                token = json.dumps(item)[:1]
+                raise errors.invalid_argument(
+                    f"proto: syntax error ({where}.{key}): unexpected token {token}"
+                )
+            _require_objects(field.message_type, item, f"{where}.{key}")
+
+
 def parse_json_request(rpc_name: str, body: dict[str, Any]) -> Message:
     """protojson's second step of the gateway's decoding, with DiscardUnknown."""
     message = request_class(rpc_name)()
+    _require_objects(message.DESCRIPTOR, body, message.DESCRIPTOR.name)
     try:
         json_format.ParseDict(body, message, ignore_unknown_fields=True)
     except json_format.ParseError as exc:
