@@ -242,7 +242,10 @@ def _paging(request: Mapping[str, Any]) -> tuple[int, int, bool]:
 
 
 def _page(items: list[Any], offset: int, limit: int) -> Page:
-    return Page(tuple(items[offset : offset + limit]), len(items), now())
+    result = tuple(items[offset : offset + limit])
+    # The count is COUNT(*) OVER () read from the rows: a page past the end has no row to
+    # read it from, so the total is 0 there (docs/zitadel-read-facts.md §8).
+    return Page(result, len(items) if result else 0, now())
 
 
 # --- users --------------------------------------------------------------------------------
