@@ -66,6 +66,8 @@ def _require_objects(descriptor: Descriptor, body: Any, where: str) -> None:
         return  # json_format words every other mismatch itself
     for key, value in body.items():
         field = descriptor.fields_by_camelcase_name.get(key) or descriptor.fields_by_name.get(key)
+        if field is not None and field.enum_type is not None:
+            _require_enum(field, value, f"{where}.{key}")
         if field is None or field.message_type is None or value is None:
             continue
         if field.message_type.full_name.startswith("google.protobuf."):
@@ -78,6 +80,18 @@ def _require_objects(descriptor: Descriptor, body: Any, where: str) -> None:
                     f"proto: syntax error ({where}.{key}): unexpected token {token}"
                 )
             _require_objects(field.message_type, item, f"{where}.{key}")
+
+
+def _require_enum(field: Any, value: Any, where: str) -> None:
+    """An enum is a name or an integral number; json_format would also take 2.5 or true."""
+    values = value if field.is_repeated and isinstance(value, list) else [value]
+    for item in values:
+        if item is None or isinstance(item, str):
+            continue
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise errors.invalid_argument(
+                f"proto: invalid value for enum field {field.json_name}: {json.dumps(item)}"
+            )
 
 
 def parse_json_request(rpc_name: str, body: dict[str, Any]) -> Message:
