@@ -99,3 +99,104 @@ def add_caller(api: Api, token: str, scope: str, scope_id: str, roles: list[str]
     create(api, "memberships", {"user": user["id"], "scope": scope, "id": scope_id, "roles": roles})
     create(api, "tokens", {"token": token, "user": user["id"]})
     return user["id"]
+
+
+# --- the three fronts, answering reads as protobuf messages -------------------------------
+
+
+class ReadFronts:
+    """One mock over REST, gRPC-web and native gRPC; every read answer parsed into its
+    protobuf message, so the wires compare modulo encoding.
+
+    ``read`` returns the response message, or ``(code, message, error ids)`` for an error.
+    """
+
+    FRONTS = ("rest", "grpc-web", "grpc")
+
+    def __init__(self, http: Any, channel: Any) -> None:
+        self.http = http
+        self.channel = channel
+
+    def read(
+        self, front: str, rpc: str, request: dict[str, Any], token: str | None = ADMIN,
+        org: str | None = None,
+    ) -> Any:  # fmt: skip
+        import grpc
+        from google.protobuf import json_format
+        from google.rpc import status_pb2
+        from grpc_harness import (
+            SERVICE_PATH,
+            grpc_metadata,
+            grpc_web_headers,
+            parse_frames,
+            parse_trailer,
+        )
+
+        from mock_server import contract
+        from mock_server.grpc_front.gen.zitadel import message_pb2
+        from mock_server.messages import request_class, response_class
+
+        message = json_format.ParseDict(request, request_class(rpc)())
+        answer = response_class(rpc)
+
+        def error_ids(status: status_pb2.Status) -> tuple[str, ...]:
+            found = []
+            for packed in status.details:
+                detail = message_pb2.ErrorDetail()
+                assert packed.Unpack(detail)
+                found.append(detail.id)
+            return tuple(found)
+
+        if front == "grpc":
+            method = self.channel.unary_unary(
+                SERVICE_PATH + rpc,
+                request_serializer=lambda m: m.SerializeToString(),
+                response_deserializer=answer.FromString,
+            )
+            try:
+                return method(message, metadata=grpc_metadata(token, org), timeout=10)
+            except grpc.RpcError as error:
+                raw = dict(error.trailing_metadata() or ()).get("grpc-status-details-bin")
+                status = status_pb2.Status.FromString(raw) if raw else status_pb2.Status()
+                return (error.code().value[0], error.details(), error_ids(status))
+        if front == "grpc-web":
+            payload = message.SerializeToString()
+            response = self.http.post(
+                SERVICE_PATH + rpc,
+                content=b"\x00" + len(payload).to_bytes(4, "big") + payload,
+                headers=grpc_web_headers(token, org),
+            )
+            frames = parse_frames(response.content)
+            trailer = parse_trailer(frames[-1][1])
+            code = int(trailer["grpc-status"])
+            if code == 0:
+                return answer.FromString(frames[0][1])
+            import base64
+            import urllib.parse
+
+            raw = trailer.get("grpc-status-details-bin")
+            status = (
+                status_pb2.Status.FromString(base64.b64decode(raw + "=" * (-len(raw) % 4)))
+                if raw
+                else status_pb2.Status()
+            )
+            return (code, urllib.parse.unquote(trailer["grpc-message"]), error_ids(status))
+        spec = contract.rpcs()[rpc]
+        path = BASE + spec.path
+        body = json_format.MessageToDict(message)
+        for rule in spec.path_fields:
+            path = path.replace("{" + rule.name + "}", getattr(message, rule.name))
+        sent = headers(token, org)
+        if spec.method == "GET":
+            response = self.http.get(path, headers=sent)
+        else:
+            response = self.http.post(path, json=body, headers=sent)
+        if response.status_code != 200:
+            error = response.json()
+            return (
+                error["code"],
+                error["message"],
+                tuple(d["id"] for d in error.get("details", [])),
+            )
+        # Strict parsing: a key the message does not have fails here.
+        return json_format.Parse(response.content, answer())
