@@ -201,8 +201,34 @@ class World:
         self.tokens: dict[str, Token] = {}
         self.events: list[Event] = []
         # Seconds the reads trail the writes by (ZITADEL's projections); 0 reads the present.
-        self.read_lag = 0.0
+        self._read_lag = 0.0
         self._history: dict[tuple[str, str], deque[tuple[datetime, Aggregate]]] = {}
+
+    @property
+    def read_lag(self) -> float:
+        return self._read_lag
+
+    @read_lag.setter
+    def read_lag(self, seconds: float) -> None:
+        with self.lock:
+            if seconds > 0 and self._read_lag <= 0:
+                # push only keeps states while lagging, and callers change an aggregate before
+                # they push: without this, the first write after the lag is switched on would
+                # have no previous state to show, and the reads would show it at once.
+                self._history = {}
+                for kind in ("orgs", "users", "projects", "actions", "user_grants"):
+                    for aggregate in self.collection(kind).values():
+                        if aggregate.change_date is not None:
+                            self._remember(aggregate, aggregate.change_date)
+            self._read_lag = seconds
+
+    def _remember(self, aggregate: Aggregate, at: datetime) -> None:
+        # Its state from ``at`` on, for lagging reads.
+        key = (aggregate.aggregate_type, aggregate.id)
+        history = self._history.get(key)
+        if history is None:
+            history = self._history[key] = deque(maxlen=HISTORY_PER_AGGREGATE)
+        history.append((at, copy.copy(aggregate)))
 
     def new_id(self) -> str:
         """A ZITADEL-style id: 18 decimal digits, as sonyflake ids are today."""
@@ -236,13 +262,9 @@ class World:
             aggregate.resource_owner,
         )
         self.events.append(event)
-        if self.read_lag > 0:
+        if self._read_lag > 0:
             # Callers change the aggregate before they push, so this is its state from ``at``.
-            key = (aggregate.aggregate_type, aggregate.id)
-            history = self._history.get(key)
-            if history is None:
-                history = self._history[key] = deque(maxlen=HISTORY_PER_AGGREGATE)
-            history.append((at, copy.copy(aggregate)))
+            self._remember(aggregate, at)
         return event
 
     def as_of(self, aggregate: Aggregate, instant: datetime) -> Aggregate | None:
