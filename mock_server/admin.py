@@ -37,6 +37,7 @@ _STATE_EVENT_TYPES: dict[str, dict[str, str]] = {
 _TOKEN_KILLING_USER_STATES = {UserState.INACTIVE, UserState.LOCKED, UserState.DELETED}
 
 CREATABLE = (*fixtures.KINDS, "memberships", "tokens")
+MAX_READ_LAG_MS = 600_000
 
 
 class WorldAdmin:
@@ -114,6 +115,22 @@ class WorldAdmin:
                 if kind == "users" and new_state in _TOKEN_KILLING_USER_STATES:
                     self.world.revoke_tokens_of(aggregate.id)
             return fixtures.export_entry(kind, aggregate)
+
+    def settings(self) -> dict:
+        with self.world.lock:
+            return {"read_lag_ms": round(self.world.read_lag * 1000)}
+
+    def set_settings(self, settings: object) -> dict:
+        if not isinstance(settings, dict):
+            raise errors.invalid_argument("the body must be a JSON object")
+        if "read_lag_ms" in settings:
+            lag = settings["read_lag_ms"]
+            if isinstance(lag, bool) or not isinstance(lag, int) or not 0 <= lag <= MAX_READ_LAG_MS:
+                raise errors.invalid_argument(
+                    f"read_lag_ms must be a whole number from 0 to {MAX_READ_LAG_MS}, not {lag!r}"
+                )
+            self.world.read_lag = lag / 1000
+        return self.settings()
 
     def info(self, profile: str) -> dict:
         with self.world.lock:

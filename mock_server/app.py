@@ -89,9 +89,14 @@ def create_mock(
     fixtures: str | None = None,
     profile: str = DEFAULT_PROFILE,
     control: bool = True,
+    read_lag: float = 0.0,
 ) -> MockServer:
+    """``read_lag`` is in seconds: how long the reads trail the writes (see World.read_lag)."""
+
     def initial_world() -> World:
-        return build_world(seed, fixtures)
+        world = build_world(seed, fixtures)
+        world.read_lag = read_lag
+        return world
 
     world = world if world is not None else initial_world()
     service = LifecycleService(world, profile)

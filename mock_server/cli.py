@@ -7,6 +7,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
+from mock_server.admin import MAX_READ_LAG_MS
 from mock_server.domain.commands import DEFAULT_PROFILE, PROFILES
 from mock_server.domain.world import World
 from mock_server.fixtures import DEFAULT_SEED, FixtureError
@@ -50,6 +51,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="ZITADEL release behaviour to reproduce (default %(default)s)",
     )
     parser.add_argument(
+        "--read-lag",
+        type=_milliseconds,
+        default=0,
+        metavar="MS",
+        help="how long the reads trail the writes, as ZITADEL's projections can (default 0)",
+    )
+    parser.add_argument(
         "--no-control",
         action="store_true",
         help="switch off the control plane under /_mock/v1",
@@ -61,6 +69,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="server log level (default %(default)s)",
     )
     return parser.parse_args(argv)
+
+
+def _milliseconds(text: str) -> int:
+    try:
+        value = int(text.removesuffix("ms"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number of milliseconds"
+        ) from None
+    if not 0 <= value <= MAX_READ_LAG_MS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not between 0 and {MAX_READ_LAG_MS} ms")
+    return value
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -114,6 +134,9 @@ def describe(
         f"  gRPC (HTTP/2)   {grpc_target or 'off'}",
         f"  Swagger UI      {base_url}/ui",
         f"  Control plane   {base_url}/_mock/v1" if control else "  Control plane   off",
+        f"  Read lag        {round(world.read_lag * 1000)} ms (reads trail writes)"
+        if world.read_lag
+        else "  Read lag        none (reads follow writes at once)",
         "",
         "Tokens (send as 'Authorization: Bearer <token>'; the org defaults to the user's own,",
         "choose another with the x-zitadel-orgid header):",
@@ -140,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             fixtures=args.fixtures,
             profile=args.profile,
             control=not args.no_control,
+            read_lag=args.read_lag / 1000,
         )
     except (FixtureError, OSError) as exc:
         print(f"zitadel-mock: cannot load fixtures: {exc}", file=sys.stderr)

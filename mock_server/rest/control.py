@@ -37,6 +37,12 @@ def handlers(admin: WorldAdmin, profile: str) -> dict[str, Callable]:
         admin.reset()
         return ConnexionResponse(204, body=b"")
 
+    async def get_settings():
+        return admin.settings(), 200
+
+    async def set_settings():
+        return admin.set_settings(await _json_body()), 200
+
     async def create_resource(kind: str):
         return admin.create(kind, await _json_body()), 201
 
@@ -52,6 +58,8 @@ def handlers(admin: WorldAdmin, profile: str) -> dict[str, Callable]:
         "info": info,
         "export_world": export_world,
         "reset_world": reset_world,
+        "get_settings": get_settings,
+        "set_settings": set_settings,
         "create_resource": create_resource,
         "get_resource": get_resource,
         "set_resource_state": set_resource_state,
