@@ -235,6 +235,8 @@ def test_control_plane_spec_lives_outside_zitadels_paths() -> None:
         "info",
         "export_world",
         "reset_world",
+        "get_settings",
+        "set_settings",
         "create_resource",
         "get_resource",
         "set_resource_state",
