@@ -2,20 +2,23 @@
 
 @zitadel/node (native gRPC through nice-grpc), @zitadel/client/web (gRPC-web through
 connect-web) and @zitadel/client/node (native gRPC through connect-node) each run the whole
-scripted scenario; what they decode must be what the domain answers. The clients are pinned in
-tests/e2e_node/package.json; install them with ``npm ci --prefix tests/e2e_node``. Without
-them these tests fail, they never skip.
+scripted scenario, then every read around a deactivation of a user and of a grant; what they
+decode must be what the domain answers, and the reads must show each deactivation. The
+clients are pinned in tests/e2e_node/package.json; install them with
+``npm ci --prefix tests/e2e_node``. Without them these tests fail, they never skip.
 """
 
 from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
 from grpc_harness import (
+    ADMIN,
     domain_outcomes,
     lifecycle_script,
     require_node_clients,
@@ -46,23 +49,91 @@ def _instant(iso: str) -> datetime:
     return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
 
+# The enum numbers both generated codes hold (ActionState's API numbers are INACTIVE=1, ACTIVE=2).
+USER_ACTIVE, USER_INACTIVE = 1, 2
+GRANT_ACTIVE, GRANT_INACTIVE = 1, 2
+ORG_ACTIVE, ACTION_ACTIVE = 1, 2
+
+
+def read_scenario(world) -> list[dict[str, Any]]:
+    """After the lifecycle script: each read once, around a deactivation of a user and of a
+    grant, so a client shows the state change. Each entry: the node call and what to see."""
+    admin = world.users[world.tokens[ADMIN].user_id]
+    main = admin.resource_owner
+    steps = lifecycle_script(world)
+    user_id = next(s.fields["id"] for s in steps if s.rpc == "DeactivateUser")
+    grant = next(s.fields for s in steps if s.rpc == "DeactivateUserGrant")
+    action_id = next(s.fields["id"] for s in steps if s.rpc == "DeactivateAction")
+
+    def call(rpc: str, request: dict[str, str], **expect: Any) -> dict[str, Any]:
+        return {"call": {"rpc": rpc, "request": request, "token": ADMIN}, **expect}
+
+    return [
+        call("GetMyOrg", {}, id=main, state=ORG_ACTIVE),
+        call("GetUserByID", {"id": user_id}, id=user_id, state=USER_ACTIVE),
+        call("DeactivateUser", {"id": user_id}, write=user_id),
+        call("GetUserByID", {"id": user_id}, id=user_id, state=USER_INACTIVE, after=True),
+        call("ListUsers", {}, listed=user_id, state=USER_INACTIVE, after=True),
+        call("ReactivateUser", {"id": user_id}, write=user_id),
+        call("ListUsers", {}, listed=user_id, state=USER_ACTIVE, after=True),
+        call("GetUserGrantByID", grant, id=grant["grant_id"], state=GRANT_ACTIVE),
+        call("DeactivateUserGrant", grant, write=grant["grant_id"]),
+        call("GetUserGrantByID", grant, id=grant["grant_id"], state=GRANT_INACTIVE, after=True),
+        call("ListUserGrants", {}, listed=grant["grant_id"], state=GRANT_INACTIVE, after=True),
+        call("ReactivateUserGrant", grant, write=grant["grant_id"]),
+        call("GetAction", {"id": action_id}, id=action_id, state=ACTION_ACTIVE),
+        call("ListActions", {}, listed=action_id, state=ACTION_ACTIVE),
+    ]
+
+
+def _check_reads(client: str, world, scenario: list[dict], results: list[dict]) -> None:
+    """Each read shows the state of the step, and a read after a write the write's sequence."""
+    last_write: dict[str, dict] = {}
+    for number, (step, got) in enumerate(zip(scenario, results, strict=True)):
+        where = f"{client}, read step {number} {step['call']['rpc']}: {got}"
+        assert got["ok"], where
+        if "write" in step:
+            last_write[step["write"]] = got["details"]
+            continue
+        if "listed" in step:
+            rows = {row["id"]: row for row in got["read"]["result"]}
+            assert int(got["read"]["totalResult"]) == len(rows), where
+            seen = rows[step["listed"]]
+        else:
+            seen = got["read"]
+            assert seen["id"] == step["id"], where
+        assert seen["state"] == step["state"], where
+        if step.get("after"):
+            written = last_write[seen["id"]]
+            assert seen["sequence"] == written["sequence"], where
+            assert seen["changeDate"] == written["changeDate"], where
+    for aggregate_id, details in last_write.items():
+        aggregate = world.users.get(aggregate_id) or world.user_grants[aggregate_id]
+        assert int(details["sequence"]) <= aggregate.sequence
+
+
 @pytest.mark.parametrize("client", CLIENTS)
 def test_official_client_runs_the_scenario(client):
     require_node_clients()
     steps = lifecycle_script(seeded_world(0))
     expected = domain_outcomes(seeded_world(0), steps)
     world = seeded_world(0)
+    reads = read_scenario(world)
     with serve_mock(world) as running:
         if CLIENTS[client] == "grpc-web":
             url = running.http_url
         else:
             url = f"http://{running.grpc_target}"
-        results = run_node("drive.mjs", client, url, stdin=[s.node_call() for s in steps])
-    assert len(results) == len(steps)
+        plan = [s.node_call() for s in steps] + [r["call"] for r in reads]
+        results = run_node("drive.mjs", client, url, stdin=plan)
+    assert len(results) == len(plan)
+    results, read_results = results[: len(steps)], results[len(steps) :]
     events = {(e.aggregate_id, e.sequence): e for e in world.events}
 
     succeeded = {step.rpc for step, got in zip(steps, results, strict=True) if got["ok"]}
-    assert succeeded == set(RPC_NAMES), "every one of the eight RPCs succeeds once"
+    succeeded |= {r["call"]["rpc"] for r, got in zip(reads, read_results, strict=True) if got["ok"]}
+    assert succeeded == set(RPC_NAMES), "every RPC of the service succeeds once"
+    _check_reads(client, world, reads, read_results)
     for number, (step, want, got) in enumerate(zip(steps, expected, results, strict=True)):
         where = f"{client}, step {number} {step.rpc}: {got}"
         assert got["ok"] == want.ok, where

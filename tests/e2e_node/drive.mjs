@@ -6,8 +6,9 @@
 // (@zitadel/client/web, gRPC-web) or "client-node" (@zitadel/client/node, native gRPC).
 // A plan is a list of calls {rpc, request, token, authorization?, org?}: request uses proto
 // field names, token null sends no Authorization header, authorization sends that raw header.
-// Each result is {ok: true, details} or {ok: false, code, message, errorDetails}; errorDetails
-// is null where a client does not expose the status details.
+// Each result is {ok: true, details} for a write, {ok: true, read} for a read (see summarize),
+// or {ok: false, code, message, errorDetails}; errorDetails is null where a client does not
+// expose the status details.
 import { readFileSync } from "node:fs";
 
 const [client, baseUrl] = process.argv.slice(2);
@@ -56,6 +57,28 @@ async function errorDetailsFromStatus(bytes) {
   return details;
 }
 
+// What a client decoded from a read: the object of a Get, or the rows of a List. Enums are
+// the numbers both generated codes hold; 64-bit integers go out as strings.
+function summarize(response, dateOf) {
+  const one = (object) => ({
+    id: object.id,
+    state: Number(object.state),
+    sequence: String(object.details.sequence),
+    changeDate: dateOf(object.details.changeDate),
+    resourceOwner: object.details.resourceOwner,
+  });
+  if (Array.isArray(response.result)) {
+    return {
+      totalResult: String(response.details.totalResult),
+      result: response.result.map(one),
+    };
+  }
+  const object = response.user ?? response.org ?? response.action ?? response.userGrant;
+  return object === undefined ? null : one(object);
+}
+
+const isRead = (rpc) => rpc.startsWith("Get") || rpc.startsWith("List");
+
 async function zitadelNode() {
   const { createManagementClient, createAccessTokenInterceptor } = await import(
     "@zitadel/node/dist/api/index.js"
@@ -77,6 +100,7 @@ async function zitadelNode() {
         camelRequest(call.request),
         { metadata: Metadata(headersFor(call)), onTrailer: (t) => (trailer = t) },
       );
+      if (isRead(call.rpc)) return { ok: true, read: summarize(response, iso) };
       const d = response.details;
       // ts-proto decodes Timestamps to Date: millisecond precision, no nanos.
       return {
@@ -137,6 +161,7 @@ async function zitadelClient(kind) {
         camelRequest(call.request),
         { headers: headersFor(call), timeoutMs: 10000 },
       );
+      if (isRead(call.rpc)) return { ok: true, read: summarize(response, stamp) };
       const d = response.details;
       const ts = d.creationDate ?? d.changeDate;
       return {
