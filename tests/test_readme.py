@@ -24,16 +24,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _try_it_commands() -> list[str]:
+def _commands(heading: str) -> list[str]:
     text = README.read_text(encoding="utf-8")
-    section = text.split("## Try it", 1)[1].split("\n## ", 1)[0]
+    section = text.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
     block = re.search(r"```sh\n(.*?)```", section, re.S)
-    assert block, "the Try it section has a sh block"
+    assert block, f"the {heading} section has a sh block"
     return [line for line in block.group(1).splitlines() if line.startswith("curl ")]
 
 
-@pytest.fixture(scope="module")
-def mock_url():
+def _try_it_commands() -> list[str]:
+    return _commands("Try it")
+
+
+def _start_mock():
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "mock_server", "--port", str(port), "--log-level", "warning"],
@@ -52,6 +55,20 @@ def mock_url():
     else:
         process.kill()
         pytest.fail("the mock did not start within 30 s")
+    return url, process
+
+
+@pytest.fixture(scope="module")
+def mock_url():
+    url, process = _start_mock()
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def fresh_mock_url():
+    url, process = _start_mock()
     yield url
     process.terminate()
     process.wait(timeout=10)
@@ -96,3 +113,38 @@ def test_readme_error_example_is_what_a_second_call_returns(mock_url):
     readme = README.read_text(encoding="utf-8")
     shown = json.loads(re.search(r"```json\n(.*?)```", readme, re.S).group(1))
     assert (status, body) == (400, shown)
+
+
+def test_readme_frontend_reads_work_as_pasted(fresh_mock_url):
+    """The frontend section's reads, in order, against a mock started for them alone."""
+    commands = _commands("For a frontend")
+    answers = [_run_curl(command, fresh_mock_url) for command in commands]
+    assert [status for status, _ in answers] == [200] * len(commands), answers
+    bodies = [body for _, body in answers]
+    assert bodies[0]["org"]["state"] == "ORG_STATE_ACTIVE"
+    listed = bodies[1]["result"]
+    assert listed and {u["state"] for u in listed} == {"USER_STATE_INACTIVE"}
+    names = [u["userName"] for u in listed]
+    assert names == sorted(names)
+    user = bodies[2]["user"]
+    assert user["state"] == "USER_STATE_ACTIVE" and "human" in user
+    assert {g["userId"] for g in bodies[3]["result"]} == {user["id"]}
+    assert bodies[4]["userGrant"]["userId"] == user["id"]
+    assert bodies[5]["result"] and bodies[6]["action"]["id"] == "182142426217625554"
+    # The toggle shows in the next read.
+    after = bodies[8]["user"]
+    assert after["state"] == "USER_STATE_INACTIVE"
+    assert int(after["details"]["sequence"]) > int(user["details"]["sequence"])
+
+
+def test_readme_settings_example_sets_the_read_lag(fresh_mock_url):
+    (command,) = [line for line in _block_after("The same setting") if line.startswith("curl ")]
+    status, body = _run_curl(command, fresh_mock_url)
+    assert (status, body) == (200, {"read_lag_ms": 1500})
+
+
+def _block_after(marker: str) -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    block = re.search(r"```sh\n(.*?)```", text.split(marker, 1)[1], re.S)
+    assert block, f"a sh block follows {marker!r}"
+    return block.group(1).splitlines()
