@@ -18,6 +18,7 @@ from rest_support import find, main_org, parse_date, rest_path
 
 from mock_server.domain.errors import ZitadelError
 from mock_server.domain.service import CallMetadata, LifecycleService
+from mock_server.domain.world import EVENT_LOG_LIMIT, Org, World
 from mock_server.fixtures import SEED_TOKENS, seeded_world
 
 THREADS = 8
@@ -176,3 +177,13 @@ def test_parallel_toggles_on_different_aggregates_do_not_interfere() -> None:
         flipped = flips[action.id] % 2 == 1
         other = "inactive" if states[action.id] == "active" else "active"
         assert action.state.value == (other if flipped else states[action.id])
+
+
+def test_the_event_log_is_bounded_while_sequences_keep_counting() -> None:
+    world = World()
+    org = Org(id="1", resource_owner="1", name="Loop")
+    for _ in range(EVENT_LOG_LIMIT + 500):
+        world.push(org, "org.deactivated")
+    assert len(world.events) == EVENT_LOG_LIMIT
+    assert org.sequence == EVENT_LOG_LIMIT + 500
+    assert world.events[-1].sequence == org.sequence

@@ -26,6 +26,8 @@ from typing import ClassVar
 
 # States kept per aggregate for lagging reads: far more than a lag of seconds ever needs.
 HISTORY_PER_AGGREGATE = 16
+# Events kept per world (about 360 bytes each).
+EVENT_LOG_LIMIT = 10_000
 
 
 def now() -> datetime:
@@ -199,7 +201,9 @@ class World:
         self.user_grants: dict[str, UserGrant] = {}
         self.memberships: list[Membership] = []
         self.tokens: dict[str, Token] = {}
-        self.events: list[Event] = []
+        # The latest events only: the history a client can observe lives in each aggregate's
+        # sequence and dates, so a long-running mock must not grow by every transition.
+        self.events: deque[Event] = deque(maxlen=EVENT_LOG_LIMIT)
         # Seconds the reads trail the writes by (ZITADEL's projections); 0 reads the present.
         self._read_lag = 0.0
         self._history: dict[tuple[str, str], deque[tuple[datetime, Aggregate]]] = {}
