@@ -32,6 +32,8 @@ CLIENTS = {
     "zitadel-node": "grpc",  # @zitadel/node 3.0.28
     "client-web": "grpc-web",  # @zitadel/client 1.3.1, /web
     "client-node": "grpc",  # @zitadel/client 1.3.1, /node
+    # ZITADEL serves native gRPC on its HTTP port too; so does the mock (mock_server/serving.py)
+    "zitadel-node@http-port": "grpc on the HTTP port",
 }
 
 
@@ -46,11 +48,12 @@ def test_official_client_runs_the_scenario(client):
     expected = domain_outcomes(seeded_world(0), steps)
     world = seeded_world(0)
     with serve_mock(world) as running:
-        if CLIENTS[client] == "grpc-web":
-            url = running.http_url
-        else:
+        if CLIENTS[client] == "grpc":
             url = f"http://{running.grpc_target}"
-        results = run_node("drive.mjs", client, url, stdin=[s.node_call() for s in steps])
+        else:
+            url = running.http_url
+        program = client.split("@")[0]
+        results = run_node("drive.mjs", program, url, stdin=[s.node_call() for s in steps])
     assert len(results) == len(steps)
     events = {(e.aggregate_id, e.sequence): e for e in world.events}
 
