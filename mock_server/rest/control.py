@@ -64,7 +64,9 @@ class ControlPlaneGuard:
                 await gateway.send_error(send, error)
                 return
         if scope["method"] not in _BODY_METHODS:
-            await self.app(scope, receive, send)
+            # No body is read here, whatever the request says it carries.
+            scope = gateway.with_json_content_type(scope, 0)
+            await self.app(scope, gateway.replay(b"", receive), send)
             return
         content_type = headers.get(b"content-type")
         if content_type is not None:
