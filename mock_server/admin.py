@@ -37,13 +37,29 @@ _STATE_EVENT_TYPES: dict[str, dict[str, str]] = {
 _TOKEN_KILLING_USER_STATES = {UserState.INACTIVE, UserState.LOCKED, UserState.DELETED}
 
 CREATABLE = (*fixtures.KINDS, "memberships", "tokens")
+# The cap on what the control plane may add to one world: a loop creating orgs would otherwise
+# grow the mock until the machine swaps (650k orgs in 8 minutes, about 400 B each).
+DEFAULT_MAX_RESOURCES = 100_000
 MAX_READ_LAG_MS = 600_000
 
 
 class WorldAdmin:
-    def __init__(self, world: World, initial_world: Callable[[], World]) -> None:
+    def __init__(
+        self,
+        world: World,
+        initial_world: Callable[[], World],
+        *,
+        max_resources: int = DEFAULT_MAX_RESOURCES,
+    ) -> None:
         self.world = world
         self._initial_world = initial_world
+        self.max_resources = max_resources
+
+    def resource_count(self) -> int:
+        """Every resource, membership and token the world holds (caller holds the lock)."""
+        world = self.world
+        kinds = sum(len(world.collection(kind)) for kind in fixtures.KINDS)
+        return kinds + len(world.memberships) + len(world.tokens)
 
     def reset(self) -> None:
         """Put the world back to how the server started, in place, so every front sees it."""
@@ -62,6 +78,12 @@ class WorldAdmin:
         if not isinstance(entry, dict):
             raise errors.invalid_argument("the body must be a JSON object")
         with self.world.lock:
+            if self.resource_count() >= self.max_resources:
+                raise errors.ZitadelError(
+                    errors.Code.RESOURCE_EXHAUSTED,
+                    f"the world holds {self.max_resources} resources, the cap "
+                    "(--max-resources); reset it or start the mock with a higher cap",
+                )
             loader = fixtures.loader_for(self.world)
             try:
                 if kind == "memberships":

@@ -2,7 +2,9 @@
 
 Routing comes from the spec through connexion. Connexion's own security and request validation
 middlewares are left out on purpose: ZITADEL authenticates before it validates and words both
-its own way, so the domain does both (with the spec's rules) and connexion only routes.
+its own way, so the domain does both (with the spec's rules) and connexion only routes. Nor
+does connexion parse a body: the gateway middleware and the control-plane guard hand it JSON
+they have judged already.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.resolver import Resolver
 from starlette.datastructures import Headers
 from starlette.responses import RedirectResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from zitadel_lifecycle_openapi import CONTROL_SPEC, MANAGEMENT_SPEC
 
 from mock_server import contract
-from mock_server.admin import WorldAdmin
+from mock_server.admin import DEFAULT_MAX_RESOURCES, WorldAdmin
 from mock_server.domain.commands import DEFAULT_PROFILE
 from mock_server.domain.errors import ZitadelError
 from mock_server.domain.service import LifecycleService
@@ -33,9 +35,12 @@ from mock_server.fixtures import DEFAULT_SEED, build_world
 from mock_server.grpc_front import GrpcWebApp, is_grpc_web
 from mock_server.rest import control as control_plane
 from mock_server.rest import gateway, management
+from mock_server.rest.control import CONTROL_BASE_PATH, ControlPlaneGuard
 from mock_server.rest.cors import CorsMiddleware
 
-CONTROL_BASE_PATH = "/_mock/v1"
+__all__ = ["CONTROL_BASE_PATH", "MockServer", "create_app", "create_mock"]
+# gRPC-web calls are POST /<package>.<Service>/<Method>; ZITADEL's services are zitadel.*.
+GRPC_WEB_PATH_PREFIX = "/zitadel."
 MIDDLEWARES = [
     ServerErrorMiddleware,
     ExceptionMiddleware,
@@ -68,18 +73,43 @@ class _Front:
         self.ui_redirect = RedirectResponse("/management/v1/ui/")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in ("/ui", "/ui/"):
+        if scope["type"] != "http":
+            await self.api(scope, receive, send)
+            return
+        path = scope["path"]
+        if path in ("/ui", "/ui/"):
             await self.ui_redirect(scope, receive, send)
             return
         # ZITADEL's routeGRPCWeb: every POST whose Content-Type starts with application/grpc-web.
-        if (
-            scope["type"] == "http"
-            and scope["method"] == "POST"
-            and is_grpc_web(Headers(scope=scope).get("content-type"))
-        ):
+        if scope["method"] == "POST" and is_grpc_web(Headers(scope=scope).get("content-type")):
             await self.grpc_web(scope, receive, send)
             return
+        if gateway.is_gateway_path(path) and gateway.redirects_in_starlette(path):
+            await gateway.gateway_not_found(scope, receive, send)
+            return
         await self.api(scope, receive, send)
+
+
+class _RobotsTag:
+    """ZITADEL's RobotsTagHandler, outside CORS as in the gateway's addInterceptors, and on the
+    root router's gRPC-web route (``a.router.Use(http_mw.RobotsTagHandler)``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not (gateway.is_gateway_path(path) or path.startswith(GRPC_WEB_PATH_PREFIX)):
+            await self.app(scope, receive, send)
+            return
+
+        async def tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), gateway.ROBOTS_TAG]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, tagged)
 
 
 def create_mock(
@@ -90,8 +120,15 @@ def create_mock(
     profile: str = DEFAULT_PROFILE,
     control: bool = True,
     read_lag: float = 0.0,
+    control_token: str | None = None,
+    max_resources: int = DEFAULT_MAX_RESOURCES,
 ) -> MockServer:
-    """``read_lag`` is in seconds: how long the reads trail the writes (see World.read_lag)."""
+    """The mock's app on one world.
+
+    ``read_lag`` is in seconds: how long the reads trail the writes (see World.read_lag).
+    ``control_token`` makes every control-plane call present ``Authorization: Bearer <it>``;
+    ``max_resources`` caps what the control plane may add to the world.
+    """
 
     def initial_world() -> World:
         world = build_world(seed, fixtures)
@@ -100,9 +137,11 @@ def create_mock(
 
     world = world if world is not None else initial_world()
     service = LifecycleService(world, profile)
-    admin = WorldAdmin(world, initial_world)
+    admin = WorldAdmin(world, initial_world, max_resources=max_resources)
 
-    api = connexion.AsyncApp(__name__, middlewares=list(MIDDLEWARES))
+    api = connexion.AsyncApp(
+        __name__, middlewares=list(MIDDLEWARES), jsonifier=gateway.CompactJsonifier()
+    )
     api.add_middleware(gateway.GatewayBodyMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT)
     api.add_api(
         MANAGEMENT_SPEC,
@@ -121,7 +160,11 @@ def create_mock(
     api.add_error_handler(405, gateway.handle_http_exception)
     api.add_error_handler(Exception, gateway.handle_unexpected)
 
-    app: ASGIApp = CorsMiddleware(_Front(api, GrpcWebApp(service)))
+    # CORS as ZITADEL answers it, except on the control plane: it is for tools, not browsers.
+    app: ASGIApp = CorsMiddleware(_Front(api, GrpcWebApp(service)), without=CONTROL_BASE_PATH)
+    app = _RobotsTag(app)
+    if control:
+        app = ControlPlaneGuard(app, control_token)
     return MockServer(app=app, service=service, admin=admin)
 
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ipaddress
+import secrets
+import socket
 import sys
 import warnings
 from collections.abc import Sequence
 
-from mock_server.admin import MAX_READ_LAG_MS
+from mock_server import serving
+from mock_server.admin import DEFAULT_MAX_RESOURCES, MAX_READ_LAG_MS
 from mock_server.domain.commands import DEFAULT_PROFILE, PROFILES
 from mock_server.domain.world import World
 from mock_server.fixtures import DEFAULT_SEED, FixtureError
@@ -24,15 +29,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--port",
         type=int,
         default=8080,
-        help="HTTP port: REST, gRPC-web and the control plane (default %(default)s)",
+        help="the port of every protocol: REST, gRPC-web, native gRPC and the control plane; "
+        "0 for any free one (default %(default)s)",
     )
     parser.add_argument(
         "--grpc-port",
         type=int,
         metavar="PORT",
-        help=f"native gRPC (HTTP/2) port, 0 for any free one (default {DEFAULT_GRPC_PORT})",
+        help="an extra port for native gRPC only, 0 for any free one "
+        f"(default {DEFAULT_GRPC_PORT}, skipped when busy)",
     )
-    parser.add_argument("--no-grpc", action="store_true", help="do not start native gRPC")
+    parser.add_argument(
+        "--no-grpc", action="store_true", help="serve no native gRPC (gRPC-web stays on)"
+    )
     parser.add_argument(
         "--seed",
         type=int,
@@ -61,6 +70,43 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--no-control",
         action="store_true",
         help="switch off the control plane under /_mock/v1",
+    )
+    parser.add_argument(
+        "--control-token",
+        metavar="TOKEN",
+        help="require 'Authorization: Bearer TOKEN' on the control plane; when --host is not "
+        "a loopback address a token is generated and printed unless this is given",
+    )
+    parser.add_argument(
+        "--max-resources",
+        type=int,
+        default=DEFAULT_MAX_RESOURCES,
+        metavar="N",
+        help="cap on the resources a world may hold before the control plane refuses to "
+        "create more (default %(default)s)",
+    )
+    parser.add_argument(
+        "--shutdown-grace",
+        type=float,
+        default=serving.DEFAULT_SHUTDOWN_GRACE,
+        metavar="SECONDS",
+        help="on SIGTERM or Ctrl-C, how long calls in flight may take before every "
+        "connection is closed (default %(default)s)",
+    )
+    parser.add_argument(
+        "--read-timeout",
+        type=float,
+        default=serving.DEFAULT_READ_TIMEOUT,
+        metavar="SECONDS",
+        help="a request's head and body must arrive within this time, else the connection "
+        "is closed; 0 for no limit (default %(default)s)",
+    )
+    parser.add_argument(
+        "--keep-alive",
+        type=int,
+        default=serving.DEFAULT_KEEP_ALIVE,
+        metavar="SECONDS",
+        help="close an idle keep-alive connection after this time (default %(default)s)",
     )
     parser.add_argument(
         "--log-level",
@@ -93,8 +139,24 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(lines)
 
 
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
 def describe(
-    world: World, base_url: str, profile: str, control: bool, grpc_target: str | None = None
+    world: World,
+    base_url: str,
+    profile: str,
+    control: bool,
+    grpc_target: str | None = None,
+    *,
+    grpc_extra: str | None = None,
+    control_token: str | None = None,
 ) -> str:
     """The banner printed on start: where things are, the tokens, the seeded resources."""
     with world.lock:
@@ -132,8 +194,9 @@ def describe(
         f"  Management API  {base_url}/management/v1",
         f"  gRPC-web        {base_url}",
         f"  gRPC (HTTP/2)   {grpc_target or 'off'}",
+        f"  gRPC own port   {grpc_extra or 'off'}",
         f"  Swagger UI      {base_url}/ui",
-        f"  Control plane   {base_url}/_mock/v1" if control else "  Control plane   off",
+        _control_line(base_url, control, control_token),
         f"  Read lag        {round(world.read_lag * 1000)} ms (reads trail writes)"
         if world.read_lag
         else "  Read lag        none (reads follow writes at once)",
@@ -149,54 +212,103 @@ def describe(
     return "\n".join(parts)
 
 
+def _control_line(base_url: str, control: bool, token: str | None) -> str:
+    if not control:
+        return "  Control plane   off"
+    if token is None:
+        return f"  Control plane   {base_url}/_mock/v1"
+    return f"  Control plane   {base_url}/_mock/v1 (needs 'Authorization: Bearer {token}')"
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host.strip("[]"), port), family=family, backlog=2048)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     # connexion imports Starlette's test client, which warns about httpx on every start.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    import uvicorn
-
     from mock_server.app import create_mock
 
+    control = not args.no_control
+    control_token = args.control_token
+    if control and control_token is None and not is_loopback(args.host):
+        # Beyond loopback anyone on the network could mint IAM_OWNER tokens otherwise.
+        control_token = secrets.token_urlsafe(18)
     try:
         mock = create_mock(
             seed=args.seed,
             fixtures=args.fixtures,
             profile=args.profile,
-            control=not args.no_control,
+            control=control,
+            control_token=control_token,
+            max_resources=args.max_resources,
             read_lag=args.read_lag / 1000,
         )
     except (FixtureError, OSError) as exc:
         print(f"zitadel-mock: cannot load fixtures: {exc}", file=sys.stderr)
         return 2
-    grpc_server, grpc_target = None, None
-    if not args.no_grpc:
-        port = DEFAULT_GRPC_PORT if args.grpc_port is None else args.grpc_port
-        try:
-            grpc_server, bound = create_grpc_server(mock.service, args.host, port)
-        except RuntimeError as exc:
-            if args.grpc_port is not None:
+    try:
+        sock = _listen(args.host, args.port)
+    except OSError as exc:
+        print(f"zitadel-mock: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    with contextlib.ExitStack() as stack:
+        stack.callback(sock.close)
+        grpc_server, grpc_target, grpc_extra, backend = None, None, None, None
+        http_port = sock.getsockname()[1]
+        if not args.no_grpc:
+            backend = stack.enter_context(serving.private_grpc_backend())
+            try:
+                grpc_server, grpc_extra = _grpc(mock, args, backend.grpc_address)
+            except RuntimeError as exc:
                 print(f"zitadel-mock: cannot serve gRPC: {exc}", file=sys.stderr)
                 return 2
-            # Only the default port was busy (another mock, say): REST still serves.
-            print(
-                f"zitadel-mock: gRPC not started, port {port} is busy; "
-                "choose one with --grpc-port or pass --no-grpc",
-                file=sys.stderr,
-            )
-        else:
             grpc_server.start()
-            grpc_target = grpc_address(args.host, bound)
-    base_url = f"http://{args.host}:{args.port}"
-    print(
-        describe(mock.world, base_url, args.profile, not args.no_control, grpc_target),
-        flush=True,
-    )
-    try:
-        uvicorn.run(mock.app, host=args.host, port=args.port, log_level=args.log_level)
-    finally:
-        if grpc_server is not None:
-            grpc_server.stop(grace=1)
+            stack.callback(lambda server=grpc_server: server.stop(None).wait(5))
+            grpc_target = grpc_address(args.host, http_port)
+        base_url = f"http://{grpc_address(args.host, http_port)}"
+        banner = describe(
+            mock.world,
+            base_url,
+            args.profile,
+            control,
+            grpc_target,
+            grpc_extra=grpc_extra,
+            control_token=control_token,
+        )
+        print(banner, flush=True)
+        serving.serve(
+            mock.app,
+            sock,
+            grpc_servers=[grpc_server] if grpc_server is not None else [],
+            grpc_backend=backend,
+            grace=args.shutdown_grace,
+            read_timeout=args.read_timeout or None,
+            keep_alive=args.keep_alive,
+            log_level=args.log_level,
+        )
     return 0
+
+
+def _grpc(mock, args: argparse.Namespace, backend: str):
+    """The grpcio server with its private listener and, if it can bind, its own port."""
+    port = DEFAULT_GRPC_PORT if args.grpc_port is None else args.grpc_port
+    try:
+        server, bound = create_grpc_server(mock.service, args.host, port, backend=backend)
+    except RuntimeError as exc:
+        if args.grpc_port is not None:
+            raise
+        # Only the default extra port was busy (another mock, say): the HTTP port serves gRPC.
+        print(
+            f"zitadel-mock: gRPC has no port of its own, port {port} is busy ({exc}); "
+            "native gRPC is served on the HTTP port",
+            file=sys.stderr,
+        )
+        server, _ = create_grpc_server(mock.service, args.host, None, backend=backend)
+        return server, None
+    return server, grpc_address(args.host, bound)
 
 
 if __name__ == "__main__":  # pragma: no cover

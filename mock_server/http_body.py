@@ -5,6 +5,14 @@ from __future__ import annotations
 from starlette.types import Receive
 
 
+class ClientDisconnected(Exception):
+    """The client went away before its body was complete: there is no one left to answer.
+
+    Go's Body.Read fails the same way (unexpected EOF), so the request never reaches the RPC;
+    treating the partial bytes as the whole body would run a command nobody finished sending.
+    """
+
+
 class BodyTooLarge(Exception):
     """The body passed ``limit`` bytes; ``size`` is how much had arrived by then."""
 
@@ -14,13 +22,19 @@ class BodyTooLarge(Exception):
         self.limit = limit
 
 
-async def read_body(receive: Receive, limit: int) -> bytes:
-    """The body, stopping as soon as it passes ``limit`` so a huge upload never sits in memory."""
+async def read_body(receive: Receive, limit: int, *, disconnect_raises: bool = False) -> bytes:
+    """The body, stopping as soon as it passes ``limit`` so a huge upload never sits in memory.
+
+    A disconnect ends the body early; with ``disconnect_raises`` it raises ClientDisconnected
+    instead, for callers whose framing cannot tell a cut body from a whole one (JSON can: ``{}``).
+    """
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
+            if disconnect_raises:
+                raise ClientDisconnected
             break
         chunk = message.get("body", b"")
         size += len(chunk)

@@ -1,4 +1,5 @@
-"""``zitadel-mock`` starts native gRPC beside HTTP, on one world, and says where."""
+"""``zitadel-mock`` starts native gRPC on the HTTP port and on its own port, on one world, and
+says where."""
 
 from __future__ import annotations
 
@@ -6,15 +7,15 @@ import re
 
 import grpc
 import pytest
-import uvicorn
 from grpc_harness import ADMIN, call_grpc
 
-from mock_server import cli
+from mock_server import cli, serving
 from mock_server.domain.service import LifecycleService
 from mock_server.fixtures import seeded_world
 from mock_server.grpc_front import create_grpc_server
 
-BANNER_GRPC = re.compile(r"^  gRPC \(HTTP/2\)\s+(\S+)$", re.MULTILINE)
+BANNER_GRPC = re.compile(r"^  gRPC own port\s+(\S+)$", re.MULTILINE)
+BANNER_ONE_PORT = re.compile(r"^  gRPC \(HTTP/2\)\s+(\S+)$", re.MULTILINE)
 
 
 @pytest.fixture
@@ -26,16 +27,19 @@ def busy_port():
 
 
 def _run(monkeypatch, capsys, argv, while_serving=None):
-    """Run the CLI with uvicorn.run replaced: the gRPC server is up while it 'serves'."""
+    """Run the CLI with serving.serve replaced: the gRPC server is up while it 'serves'."""
     seen = {"err": ""}
 
-    def fake_run(app, **_options):
+    def fake_serve(app, sock, **options):
         early = capsys.readouterr()
         seen["banner"], seen["err"] = early.out, early.err
+        seen["options"] = options
         if while_serving is not None:
             seen["result"] = while_serving(seen["banner"])
+        for server in options["grpc_servers"]:
+            server.stop(None).wait(5)
 
-    monkeypatch.setattr(uvicorn, "run", fake_run)
+    monkeypatch.setattr(serving, "serve", fake_serve)
     code = cli.main(["--port", "0", "--log-level", "warning", *argv])
     return code, seen, seen["err"] + capsys.readouterr().err
 
@@ -50,7 +54,9 @@ def test_grpc_serves_the_same_world_while_http_runs(monkeypatch, capsys):
     assert code == 0
     outcome = seen["result"]
     assert (outcome.code, outcome.message) == (9, "Organisation is already active (EVENT-bfnrh)")
-    assert "  gRPC-web        http://127.0.0.1:0" in seen["banner"]
+    assert "  gRPC-web        http://127.0.0.1:" in seen["banner"]
+    (one_port,) = BANNER_ONE_PORT.findall(seen["banner"])
+    assert f"http://{one_port}" in seen["banner"]  # the HTTP port itself
 
 
 def test_no_grpc_starts_none(monkeypatch, capsys):
@@ -61,6 +67,8 @@ def test_no_grpc_starts_none(monkeypatch, capsys):
     code, seen, _ = _run(monkeypatch, capsys, ["--no-grpc"])
     assert code == 0
     assert BANNER_GRPC.findall(seen["banner"]) == ["off"]
+    assert BANNER_ONE_PORT.findall(seen["banner"]) == ["off"]
+    assert seen["options"]["grpc_backend"] is None
 
 
 def test_explicit_busy_grpc_port_is_an_error(monkeypatch, capsys, busy_port):
@@ -76,3 +84,4 @@ def test_busy_default_grpc_port_leaves_http_running(monkeypatch, capsys, busy_po
     assert code == 0
     assert BANNER_GRPC.findall(seen["banner"]) == ["off"]
     assert f"port {busy_port} is busy" in err
+    assert BANNER_ONE_PORT.findall(seen["banner"]) != ["off"]  # still on the HTTP port

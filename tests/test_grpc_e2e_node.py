@@ -42,6 +42,8 @@ CLIENTS = {
     "zitadel-node": "grpc",  # @zitadel/node 3.0.28
     "client-web": "grpc-web",  # @zitadel/client 1.3.1, /web
     "client-node": "grpc",  # @zitadel/client 1.3.1, /node
+    # ZITADEL serves native gRPC on its HTTP port too; so does the mock (mock_server/serving.py)
+    "zitadel-node@http-port": "grpc on the HTTP port",
 }
 
 
@@ -120,12 +122,13 @@ def test_official_client_runs_the_scenario(client):
     world = seeded_world(0)
     reads = read_scenario(world)
     with serve_mock(world) as running:
-        if CLIENTS[client] == "grpc-web":
-            url = running.http_url
-        else:
+        if CLIENTS[client] == "grpc":
             url = f"http://{running.grpc_target}"
+        else:
+            url = running.http_url
+        program = client.split("@")[0]
         plan = [s.node_call() for s in steps] + [r["call"] for r in reads]
-        results = run_node("drive.mjs", client, url, stdin=plan)
+        results = run_node("drive.mjs", program, url, stdin=plan)
     assert len(results) == len(plan)
     results, read_results = results[: len(steps)], results[len(steps) :]
     events = {(e.aggregate_id, e.sequence): e for e in world.events}

@@ -1,21 +1,29 @@
 """Native gRPC (HTTP/2, plaintext) in front of the domain, with grpcio.
 
-ZITADEL serves gRPC on the same port as REST; the mock gives it a port of its own because
-grpcio owns its HTTP/2 listener. Clients only need a URL, so nothing changes for them.
+ZITADEL serves gRPC on the same port as REST; grpcio owns its HTTP/2 listeners, so the mock's
+HTTP port relays HTTP/2 connections to a private listener of this server (mock_server/serving.py)
+and ``--grpc-port`` adds a public one. Beside ManagementService it serves what ZITADEL
+registers on its grpc-go server for tools: server reflection (v1 and v1alpha) and the standard
+health service, so ``grpcurl -plaintext localhost:8080 list`` works.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from concurrent import futures
 from typing import NoReturn
 
 import grpc
+from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.message import Message
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 
 from mock_server import status
 from mock_server.domain.errors import ZitadelError
 from mock_server.domain.service import LifecycleService
-from mock_server.grpc_front import codec
+from mock_server.grpc_front import codec, gen
 from mock_server.grpc_front.gen.zitadel import management_pb2_grpc
 
 DEFAULT_GRPC_PORT = 50051
@@ -115,6 +123,81 @@ class _OtherManagementMethods(grpc.GenericRpcHandler):
         return grpc.unary_unary_rpc_method_handler(unimplemented)
 
 
+REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
+REFLECTION_V1ALPHA = reflection.SERVICE_NAME
+HEALTH = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+
+
+def generated_service_names() -> list[str]:
+    """Every service of the generated protos, found at run time: a new .proto under gen/
+    shows up in reflection without touching this file."""
+    names = []
+    for module_info in pkgutil.walk_packages(gen.__path__, gen.__name__ + "."):
+        if not module_info.name.endswith("_pb2"):
+            continue
+        module = importlib.import_module(module_info.name)
+        names += [s.full_name for s in module.DESCRIPTOR.services_by_name.values()]
+    return sorted(names)
+
+
+def _register_reflection_v1() -> None:
+    """grpcio-reflection implements v1alpha only; v1 is the same proto in another package
+    (grpc/reflection/v1/reflection.proto), so its descriptor is v1alpha's renamed, and the
+    same servicer answers both (grpcurl asks v1 first, older tools v1alpha)."""
+    pool = descriptor_pool.Default()
+    try:
+        pool.FindServiceByName(REFLECTION_V1)
+        return
+    except KeyError:
+        pass
+    proto = descriptor_pb2.FileDescriptorProto()
+    reflection_pb2.DESCRIPTOR.CopyToProto(proto)
+    old, new = proto.package, "grpc.reflection.v1"
+    proto.name, proto.package = "grpc/reflection/v1/reflection.proto", new
+    proto.options.Clear()
+
+    def rename(type_name: str) -> str:
+        return type_name.replace(f".{old}.", f".{new}.", 1)
+
+    for message in proto.message_type:
+        for message_field in message.field:
+            if message_field.type_name:
+                message_field.type_name = rename(message_field.type_name)
+    for service in proto.service:
+        for method in service.method:
+            method.input_type, method.output_type = (
+                rename(method.input_type),
+                rename(method.output_type),
+            )
+    pool.Add(proto)
+
+
+def add_standard_services(server: grpc.Server, served: list[str]) -> None:
+    """Reflection (v1alpha and v1) over the generated descriptors, and health, all SERVING."""
+    _register_reflection_v1()
+    names = [*served, HEALTH, REFLECTION_V1ALPHA, REFLECTION_V1]
+    servicer = reflection.ReflectionServicer(names)
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)
+    server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(
+                REFLECTION_V1,
+                {
+                    "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
+                        servicer.ServerReflectionInfo,
+                        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+                        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+                    )
+                },
+            ),
+        )
+    )
+    checker = health.HealthServicer()
+    for name in ["", *served]:
+        checker.set(name, health_pb2.HealthCheckResponse.SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(checker, server)
+
+
 def grpc_address(host: str, port: int) -> str:
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"  # an IPv6 literal
@@ -124,14 +207,16 @@ def grpc_address(host: str, port: int) -> str:
 def create_grpc_server(
     service: LifecycleService,
     host: str = "127.0.0.1",
-    port: int = DEFAULT_GRPC_PORT,
+    port: int | None = DEFAULT_GRPC_PORT,
     *,
     max_workers: int = 8,
-) -> tuple[grpc.Server, int]:
+    backend: str | None = None,
+) -> tuple[grpc.Server, int | None]:
     """A grpcio server bound to ``host:port`` (0 picks a free port), not started yet.
 
-    Returns the server and the port it is bound to. Raises RuntimeError when the port
-    cannot be bound.
+    ``port=None`` binds no public port; ``backend`` is a further (private) address, the one
+    the HTTP port relays to. Returns the server and its public port. Raises RuntimeError
+    when an address cannot be bound.
     """
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc-front"),
@@ -140,8 +225,13 @@ def create_grpc_server(
         options=[("grpc.so_reuseport", 0)],
     )
     management_pb2_grpc.add_ManagementServiceServicer_to_server(ManagementServicer(service), server)
+    add_standard_services(server, generated_service_names())
     server.add_generic_rpc_handlers((_OtherManagementMethods(service),))
-    bound = server.add_insecure_port(grpc_address(host, port))
-    if bound == 0:  # older grpcio versions report a failed bind this way
-        raise RuntimeError(f"cannot bind gRPC to {grpc_address(host, port)}")
+    bound = None
+    if port is not None:
+        bound = server.add_insecure_port(grpc_address(host, port))
+        if bound == 0:  # older grpcio versions report a failed bind this way
+            raise RuntimeError(f"cannot bind gRPC to {grpc_address(host, port)}")
+    if backend is not None and server.add_insecure_port(backend) == 0:
+        raise RuntimeError(f"cannot bind gRPC to {backend}")
     return server, bound

@@ -36,11 +36,19 @@ def _requested_headers_allowed(value: str) -> bool:
 
 
 class CorsMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """``without``: a path prefix left without CORS (the mock's control plane)."""
+
+    def __init__(self, app: ASGIApp, without: str | None = None) -> None:
         self.app = app
+        self.without = without
+
+    def _exempt(self, path: str) -> bool:
+        return self.without is not None and (
+            path == self.without or path.startswith(self.without + "/")
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or self._exempt(scope["path"]):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
+from connexion.jsonifier import Jsonifier
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server import contract, status
 from mock_server.domain import errors
-from mock_server.http_body import BodyTooLarge, read_body
+from mock_server.http_body import BodyTooLarge, ClientDisconnected, read_body
 from mock_server.rest.json_body import decode_request_body
 
 logger = logging.getLogger(__name__)
@@ -25,6 +27,28 @@ logger = logging.getLogger(__name__)
 # the mock's memory; grpc-go refuses oversize messages with ResourceExhausted too.
 MAX_BODY_BYTES = 32 * 1024 * 1024
 ROUTING_CONTEXT = "connexion_routing"
+GATEWAY_PREFIX = "/management/v1"
+# internal/api/http/middleware/robots_tag_interceptor.go, in the gateway's addInterceptors and
+# on ZITADEL's root router (so gRPC-web answers carry it too).
+ROBOTS_TAG = (b"x-robots-tag", b"none")
+
+
+def compact_json(value: Any) -> bytes:
+    """protojson's single-line form: no spaces, no trailing newline.
+
+    (protojson may add a space after a comma in a given binary, chosen by detrand so nobody
+    relies on either; the documented answers have none, so neither does the mock.)
+    """
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+class CompactJsonifier(Jsonifier):
+    """Connexion's serializer for handler results, writing :func:`compact_json`."""
+
+    def dumps(self, data: Any, **kwargs: Any) -> str:
+        return compact_json(data).decode()
+
+
 # Where the decoded body waits for the handler, so it is decoded once.
 DECODED_BODY = "zitadel_gateway_body"
 
@@ -32,7 +56,7 @@ DECODED_BODY = "zitadel_gateway_body"
 def error_response(error: errors.ZitadelError) -> ConnexionResponse:
     return ConnexionResponse(
         status_code=status.http_status(error),
-        body=json.dumps(status.envelope(error)).encode(),
+        body=compact_json(status.envelope(error)),
         content_type="application/json",
         mimetype="application/json",
         headers=status.http_headers(error),
@@ -78,20 +102,32 @@ class GatewayBodyMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         operation_id = scope.get("extensions", {}).get(ROUTING_CONTEXT, {}).get("operation_id")
         rpc = _management_rpc(operation_id) if scope["type"] == "http" else None
-        if rpc is None or not rpc.has_body:
-            # A GET binds no body: grpc-gateway never reads it, whatever it holds.
+        if rpc is None:
             await self.app(scope, receive, send)
             return
+        if not rpc.has_body:
+            # A GET binds no body: grpc-gateway never reads it, whatever it holds, and
+            # connexion must not parse it either.
+            await self.app(with_json_content_type(scope, 0), replay(b"", receive), send)
+            return
         try:
-            raw = await read_body(receive, MAX_BODY_BYTES)
+            raw = await read_body(receive, MAX_BODY_BYTES, disconnect_raises=True)
+        except ClientDisconnected:
+            return  # nobody to answer, and the RPC must not run on half a body
         except BodyTooLarge as exc:
             raise errors.ZitadelError(
                 errors.Code.RESOURCE_EXHAUSTED,
                 f"grpc: received message larger than max ({exc.size} vs. {exc.limit})",
             ) from None
-        body = decode_request_body(raw, [rule.name for rule in rpc.path_fields])
-        scope.setdefault("extensions", {})[DECODED_BODY] = body
-        await self.app(scope, _replay(raw, receive), send)
+        decoded = decode_request_body(raw, [rule.name for rule in rpc.path_fields])
+        scope.setdefault("extensions", {})[DECODED_BODY] = decoded
+        # From here on connexion sees the body the gateway decoded, as JSON: whatever the
+        # client's Content-Type said (a form, a multipart without boundary, bytes that are no
+        # UTF-8), ZITADEL decoded it as JSON, so connexion's own body parsing must never run.
+        canonical = compact_json(decoded)
+        await self.app(
+            with_json_content_type(scope, len(canonical)), replay(canonical, receive), send
+        )
 
 
 def _management_rpc(operation_id: str | None) -> contract.Rpc | None:
@@ -103,7 +139,49 @@ def _management_rpc(operation_id: str | None) -> contract.Rpc | None:
         return None
 
 
-def _replay(raw: bytes, receive: Receive) -> Receive:
+def with_json_content_type(scope: Scope, length: int) -> Scope:
+    """The scope with the body announced as ``length`` bytes of application/json."""
+    headers = [
+        (name, value)
+        for name, value in scope["headers"]
+        if name not in (b"content-type", b"content-length", b"transfer-encoding")
+    ]
+    headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % length)]
+    return {**scope, "headers": headers}
+
+
+def is_gateway_path(path: str) -> bool:
+    return path == GATEWAY_PREFIX or path.startswith(GATEWAY_PREFIX + "/")
+
+
+def redirects_in_starlette(path: str) -> bool:
+    """Paths Starlette's router would answer with a 307 to the path without (or with) a slash.
+
+    grpc-gateway's ServeMux never redirects: a trailing slash is one more (empty) path
+    component, so no pattern matches, and the bare prefix matches none either.
+    """
+    if path.startswith(GATEWAY_PREFIX + "/ui"):
+        return False  # connexion's Swagger UI, which the mock adds and which does redirect
+    return path == GATEWAY_PREFIX or path.endswith("/")
+
+
+async def send_error(
+    send: Send, error: errors.ZitadelError, *, http_status: int | None = None
+) -> None:
+    """The envelope of ``error`` as a raw ASGI response, for code that runs before connexion."""
+    body = compact_json(status.envelope(error))
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    headers += [(k.lower().encode(), v.encode()) for k, v in status.http_headers(error).items()]
+    code = http_status if http_status is not None else status.http_status(error)
+    await send({"type": "http.response.start", "status": code, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def gateway_not_found(_scope: Scope, _receive: Receive, send: Send) -> None:
+    await send_error(send, errors.ZitadelError(errors.Code.NOT_FOUND, "Not Found"))
+
+
+def replay(raw: bytes, receive: Receive) -> Receive:
     """Hand the already-read body downstream once, then listen to the client again."""
     sent = False
 
