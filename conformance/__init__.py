@@ -10,6 +10,8 @@ The suite itself runs as a pytest plugin (``pytest --pyargs conformance.suite --
 URL``) or as ``zitadel-conformance URL``; see conformance/README.md.
 """
 
+from __future__ import annotations
+
 from conformance.checks import (
     RULES,
     RuleViolation,
@@ -17,14 +19,18 @@ from conformance.checks import (
     check_all,
     check_details,
     check_envelope,
+    check_listed,
+    check_read,
     check_status,
+    check_visible,
 )
 from conformance.model import Request, Response, from_httpx, from_requests, from_schemathesis
-from conformance.spec import Operation, operation_for, operations
+from conformance.spec import Operation, Read, operation_for, operations, reads
 
 __all__ = [
     "RULES",
     "Operation",
+    "Read",
     "Request",
     "Response",
     "RuleViolation",
@@ -32,10 +38,14 @@ __all__ = [
     "check_all",
     "check_details",
     "check_envelope",
+    "check_listed",
+    "check_read",
     "check_status",
+    "check_visible",
     "from_httpx",
     "from_requests",
     "from_schemathesis",
     "operation_for",
     "operations",
+    "reads",
 ]

@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from conformance.settings import DEFAULT_EXAMPLES, PROFILES
+from conformance.settings import DEFAULT_EXAMPLES, DEFAULT_READ_TIMEOUT, PROFILES
 
 SUITE = "conformance.suite"
 
@@ -35,6 +35,13 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
         "--examples",
         type=int,
         help=f"generated examples per operation (default {DEFAULT_EXAMPLES})",
+    )
+    parser.add_argument(
+        "--read-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="how long to wait for a transition to show in the reads "
+        f"(default {DEFAULT_READ_TIMEOUT:g})",
     )
     parser.add_argument(
         "--allow-org-deactivation",
@@ -70,6 +77,7 @@ def pytest_args(args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
         "--zitadel-resources": args.resources,
         "--zitadel-profile": args.profile,
         "--zitadel-examples": None if args.examples is None else str(args.examples),
+        "--zitadel-read-timeout": None if args.read_timeout is None else str(args.read_timeout),
         "--junitxml": args.junitxml,
     }
     for flag, value in options.items():

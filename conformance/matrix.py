@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 
 # Rule columns first (in the order a response is checked), then the scenario columns.
 RULE_COLUMNS = ("5xx", "status", "content-type", "schema", "details", "envelope")
-SCENARIO_COLUMNS = ("links", "auth", "not_found", "lifecycle", "isolation")
+SCENARIO_COLUMNS = (
+    "links",
+    "auth",
+    "not_found",
+    "lifecycle",
+    "isolation",
+    "reads",
+    "visibility",
+)
 COLUMNS = RULE_COLUMNS + SCENARIO_COLUMNS
 
 COLUMN_DESCRIPTIONS = {
@@ -29,6 +37,9 @@ COLUMN_DESCRIPTIONS = {
     "not_found": "unknown ids: 404 code 5",
     "lifecycle": "deactivate, again, reactivate, again on a provisioned resource",
     "isolation": "a resource addressed from another org is not found and unchanged",
+    "reads": "the resource's Get and List: schema, details and state of every answer",
+    "visibility": "after each transition the Get shows the new state and sequence, the List "
+    "includes / excludes it by state",
 }
 
 # Schemathesis' own checks and the column they belong to.
@@ -85,6 +96,8 @@ class Matrix:
             (op, column): Cell() for op in self.operations for column in COLUMNS
         }
         self.notes: list[str] = []
+        # Seconds from a write's answer to the read that first showed it, per operation.
+        self.lags: dict[str, list[float]] = {}
         self._lock = threading.Lock()
 
     def cell(self, operation: str, column: str) -> Cell:
@@ -120,6 +133,15 @@ class Matrix:
     def state(self, operation: str, column: str) -> str:
         return self.cell(operation, column).state
 
+    def lag(self, operation: str, seconds: float) -> None:
+        """One observed read-after-write lag of ``operation`` (see the ``visibility`` row)."""
+        with self._lock:
+            self.lags.setdefault(operation, []).append(seconds)
+
+    def max_lag(self, operation: str) -> float | None:
+        lags = self.lags.get(operation)
+        return max(lags) if lags else None
+
     def finalize(self, ran: set[str], hints: dict[tuple[str, str], str] | None = None) -> None:
         """Explain rule cells that stayed empty for operations whose traffic did run."""
         hints = hints or {}
@@ -152,12 +174,24 @@ class Matrix:
             row = column.ljust(first)
             row += "".join(self.state(op, column).ljust(width) for op in self.operations)
             lines.append(row.rstrip())
+        if self.lags:
+            row = "lag".ljust(first)
+            for op in self.operations:
+                lag = self.max_lag(op)
+                row += ("-" if lag is None else _seconds(lag)).ljust(width)
+            lines.append(row.rstrip())
         lines.append("")
         legend = [f"{short[op]} = {op}" for op in self.operations]
         lines.append("operations: " + ", ".join(legend[:4]) + ",")
         lines.append("            " + ", ".join(legend[4:]))
         if any(cell.state == "-" for cell in self.cells.values()):
             lines.append("-: not run in this session (deselected)")
+        if self.lags:
+            count = sum(len(lags) for lags in self.lags.values())
+            lines.append(
+                f"lag: the longest time a transition took to show in its reads (Get and List), "
+                f"over {count} transitions"
+            )
         if any(cell.state == "pass*" for cell in self.cells.values()):
             lines.append("pass*: passed, but part of the check was skipped (see below)")
         lines += self._grouped("skipped", lambda c: c.skips if c.state in ("skip", "pass*") else [])
@@ -186,6 +220,10 @@ class Matrix:
             who = "all operations" if len(ops) == len(self.operations) else ", ".join(ops)
             lines.append(f"  {column} ({who}): {reason}")
         return lines
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.0f}ms" if value < 1 else f"{value:.1f}s"
 
 
 def abbreviate(rpc: str) -> str:

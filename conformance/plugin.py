@@ -168,9 +168,10 @@ def _operations_of(item: pytest.Item) -> list[str]:
     return list(spec.operations())
 
 
-def _summary(excinfo: Any) -> tuple[str, str]:
+def _summary(excinfo: Any, violations: list[Any] | None = None) -> tuple[str, str]:
     exc = excinfo.value
-    violations = getattr(exc, "violations", None)
+    if violations is None:
+        violations = getattr(exc, "violations", None)
     if violations:
         own = [v for v in violations if "." in v.rule and v.rule.split(".")[0] in _SCENARIOS]
         first = (own or violations)[0]
@@ -180,7 +181,7 @@ def _summary(excinfo: Any) -> tuple[str, str]:
     return rule or type(exc).__name__, text
 
 
-_SCENARIOS = ("auth", "not_found", "lifecycle", "isolation")
+_SCENARIOS = ("auth", "not_found", "lifecycle", "isolation", "reads")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -190,7 +191,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     marker = item.get_closest_marker(MARKER)
     if marker is None or state.matrix is None:
         return report
-    column = marker.args[0]
+    # The first column is the test's own; the others (e.g. visibility) are filled by the
+    # target as it checks, and share only the test's skips.
+    column, *secondary = marker.args
     operations = _operations_of(item)
     if report.when == "call" or (report.when == "setup" and not report.passed):
         state.ran.update(operations)
@@ -206,10 +209,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         reason = reason.removeprefix("Skipped: ")
         for rpc in operations:
             target_column = "5xx" if column == "generated" else column
-            state.matrix.skipped(rpc, target_column, reason)
+            for name in (target_column, *secondary):
+                state.matrix.skipped(rpc, name, reason)
     elif report.failed and call.excinfo is not None:
-        rule, summary = _summary(call.excinfo)
-        recorded = getattr(call.excinfo.value, "violations", None) is not None
+        from conformance.matrix import column_of
+
+        violations = getattr(call.excinfo.value, "violations", None)
+        recorded = violations is not None
+        if violations is not None and secondary:
+            # Broken only in a secondary column (recorded there): the test's own checks held.
+            violations = [v for v in violations if column_of(v.rule) not in secondary]
+            if not violations:
+                for rpc in operations:
+                    state.matrix.passed(rpc, column)
+                return report
+        rule, summary = _summary(call.excinfo, violations)
         for rpc in operations:
             if column in _TRAFFIC:
                 if not recorded:

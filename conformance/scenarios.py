@@ -41,6 +41,7 @@ SCENARIO_RULES = {
     "isolation.not_found": "a resource of org A addressed with x-zitadel-orgid of org B: 404, "
     "code 5",
     "isolation.unchanged": "... and it is unchanged",
+    **{rule: text for rule, text in checks.RULES.items() if rule.startswith("visibility.")},
 }
 
 
@@ -52,11 +53,23 @@ class Scenario:
         self.title = title
         self.failures: list[Violation] = []
         self.calls: list[Call] = []
+        self.unseen = False  # a transition did not show in the reads
 
     def call(self, rpc: str, params: dict[str, str] | None = None, **kwargs: Any) -> Call:
         call = self.target.call(rpc, params, **kwargs)
         self.calls.append(call)
         return call
+
+    def see(self, call: Call, ref: Ref, state: str) -> None:
+        """After ``call`` (a transition of ``ref``), the target's reads must show ``state``.
+
+        Once the reads failed to show a transition, later checks of this scenario read once
+        instead of waiting out the read timeout again.
+        """
+        outcome = self.target.reads.verify_transition(call, ref, state, wait=not self.unseen)
+        if any(v.rule.startswith("visibility.") for v in outcome.violations):
+            self.unseen = True
+        self.failures += outcome.violations
 
     def fail(self, call: Call | None, rule: str, message: str) -> None:
         if call is None:

@@ -12,6 +12,10 @@ from pathlib import Path
 
 PROFILES = ("v4", "v3")
 DEFAULT_EXAMPLES = 200
+# How long the suite waits for a transition to show in the reads. ZITADEL's v1 reads come from
+# projections and may lag behind writes (zitadel issue 7543; terraform-provider-zitadel PR 440
+# retries for 15 s); 5 s covers a healthy instance.
+DEFAULT_READ_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,9 @@ OPTIONS = (
            "expect: v4 or v3 (default: the mock's profile, else v4)", metavar="v4|v3"),
     Option("examples", "--zitadel-examples", "ZITADEL_EXAMPLES", "generated examples per "
            f"operation, half positive, half negative (default {DEFAULT_EXAMPLES})", metavar="N"),
+    Option("read_timeout", "--zitadel-read-timeout", "ZITADEL_READ_TIMEOUT", "seconds to wait "
+           "for a transition to show in the resource's Get and List (default "
+           f"{DEFAULT_READ_TIMEOUT:g})", metavar="SECONDS"),
     Option("allow_org_deactivation", "--zitadel-allow-org-deactivation",
            "ZITADEL_ALLOW_ORG_DEACTIVATION", "let the suite deactivate (and reactivate) the org "
            "it works in", is_flag=True),
@@ -63,6 +70,7 @@ class Settings:
     resources: Path | None = None
     profile: str | None = None  # None: the mock's profile, else v4
     examples: int = DEFAULT_EXAMPLES
+    read_timeout: float = DEFAULT_READ_TIMEOUT
     allow_org_deactivation: bool = False
     no_skips: bool = False
 
@@ -103,6 +111,14 @@ def resolve(flags: dict[str, object], ini: dict[str, object] | None = None) -> S
         raise SettingsError(f"examples must be a number, got {raw['examples']!r}") from None
     if examples < 2:
         raise SettingsError("examples must be at least 2 (one positive, one negative)")
+    try:
+        read_timeout = float(raw["read_timeout"]) if raw["read_timeout"] else DEFAULT_READ_TIMEOUT
+    except (TypeError, ValueError):
+        raise SettingsError(
+            f"the read timeout must be a number of seconds, got {raw['read_timeout']!r}"
+        ) from None
+    if not 0 <= read_timeout <= 600:
+        raise SettingsError(f"the read timeout must be 0 to 600 seconds, got {read_timeout:g}")
     resources = Path(str(raw["resources"])) if raw["resources"] else None
     return Settings(
         url=url,
@@ -111,6 +127,7 @@ def resolve(flags: dict[str, object], ini: dict[str, object] | None = None) -> S
         resources=resources,
         profile=profile,
         examples=examples,
+        read_timeout=read_timeout,
         allow_org_deactivation=truthy(raw["allow_org_deactivation"] or False),
         no_skips=truthy(raw["no_skips"] or False),
     )

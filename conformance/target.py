@@ -9,6 +9,7 @@ results land in the matrix.
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from schemathesis.core.transport import Response as StResponse
 
 from conformance import checks, matrix, provisioning, spec
 from conformance.model import Request, Response, from_schemathesis
+from conformance.reads import Reader
 from conformance.report import describe_exchange
 from conformance.settings import Settings
 
@@ -121,6 +123,7 @@ class Call:
     request: Request
     response: Response
     violations: list[Violation]
+    answered_at: float = 0.0  # time.monotonic() when the answer arrived
 
     @property
     def status(self) -> int:
@@ -179,9 +182,21 @@ class Target:
         self.session = requests.Session()
         self.schema = load_schema()
         self.operations = spec.operations()
+        # The generated and stateful phases fuzz the writes; the reads are asked by the
+        # scenarios (:mod:`conformance.reads`), which check every answer they get.
+        self.write_schema = self.schema.include(
+            operation_id=[o.operation_id for o in self.operations.values()]
+        )
         self._api_operations = {
-            result.ok().label: result.ok() for result in self.schema.get_all_operations()
+            result.ok().label: result.ok() for result in self.write_schema.get_all_operations()
         }
+        read_labels = {read.label: read.rpc for read in spec.reads().values()}
+        self._read_operations = {
+            read_labels[result.ok().label]: result.ok()
+            for result in self.schema.get_all_operations()
+            if result.ok().label in read_labels
+        }
+        self.reads = Reader(self)
         self._check_contexts: dict[str, Any] = {}
         self._builtins = builtin_checks()
         self.generated_counts: dict[str, dict[str, int]] = {}
@@ -227,9 +242,9 @@ class Target:
             token = self.token
         return None if token is None else f"Bearer {token}"
 
-    def _guard(self, operation: spec.Operation, headers: dict[str, Any]) -> None:
-        if operation.kind != "org":
-            return
+    def _guard(self, operation: spec.Operation | None, headers: dict[str, Any]) -> None:
+        if operation is None or operation.kind != "org":
+            return  # a read, or a write that cannot touch an org
         value = next((v for k, v in headers.items() if k.lower() == spec.ORG_HEADER), None)
         value = str(value).strip() if value is not None else ""
         if value and value not in self.protected_orgs():
@@ -251,7 +266,7 @@ class Target:
             kwargs["headers"] = {
                 k: v for k, v in kwargs["headers"].items() if k.lower() != "authorization"
             }
-        self._guard(self.operation_of(case), kwargs["headers"])
+        self._guard(self._write_of(case.operation.label), kwargs["headers"])
         kwargs.setdefault("timeout", REQUEST_TIMEOUT)
         kwargs["allow_redirects"] = False
         response = self.session.request(**kwargs)
@@ -260,8 +275,14 @@ class Target:
     def operation_of(self, case: Any) -> spec.Operation:
         return next(o for o in self.operations.values() if o.label == case.operation.label)
 
+    def _write_of(self, label: str) -> spec.Operation | None:
+        return next((o for o in self.operations.values() if o.label == label), None)
+
     def api_operation(self, rpc: str) -> Any:
         return self._api_operations[self.operations[rpc].label]
+
+    def read_operation(self, rpc: str) -> Any:
+        return self._read_operations[rpc]
 
     def call(
         self,
@@ -285,9 +306,10 @@ class Target:
         if authorization is _CALLER:
             authorization = self.authorization(token)
         response = self.send(case, authorization)
+        answered_at = time.monotonic()
         request, reply = from_schemathesis(response)
         violations = self.verify(case, response, pair=(request, reply))
-        return Call(operation, request, reply, violations)
+        return Call(operation, request, reply, violations, answered_at)
 
     # -- checking -----------------------------------------------------------------------------
 
@@ -315,18 +337,11 @@ class Target:
         operation = self.operation_of(case)
         request, reply = pair or from_schemathesis(response)
         violations: list[Violation] = []
-        ctx = self._check_context(case.operation)
-        for check in self._builtins:
-            name = check.__name__
-            try:
-                check(ctx, response, case)
-            except FailureGroup as group:
-                for failure in group.exceptions:
-                    violations.append(self._violation(name, failure, operation, request, reply))
-            except (Failure, AssertionError) as failure:
-                violations.append(self._violation(name, failure, operation, request, reply))
-            else:
+        for name, failures in self._run_builtins(case, response):
+            if not failures:
                 self._record(operation, matrix.column_of(name))
+            for failure in failures:
+                violations.append(self._violation(name, failure, operation.rpc, request, reply))
         own = (
             checks.check_status,
             checks.check_envelope,
@@ -349,11 +364,59 @@ class Target:
                 self._record(operation, column)
         return violations
 
+    def _run_builtins(self, case: Any, response: StResponse) -> list[tuple[str, list[Any]]]:
+        """Schemathesis' own checks on one answer: (check name, its failures) each."""
+        ctx = self._check_context(case.operation)
+        outcomes = []
+        for check in self._builtins:
+            failures: list[Any] = []
+            try:
+                check(ctx, response, case)
+            except FailureGroup as group:
+                failures = list(group.exceptions)
+            except (Failure, AssertionError) as failure:
+                failures = [failure]
+            outcomes.append((check.__name__, failures))
+        return outcomes
+
+    def verify_read(
+        self,
+        read: spec.Read,
+        case: Any,
+        response: StResponse,
+        rpc: str | None,
+        pair: tuple[Request, Response],
+    ) -> list[Violation]:
+        """Every response rule and the read rules on a read's answer, recorded in the ``reads``
+        row of ``rpc`` (the write whose effect was read; nothing is recorded without one)."""
+        request, reply = pair
+        violations: list[Violation] = []
+        for name, failures in self._run_builtins(case, response):
+            for failure in failures:
+                violations.append(self._violation(name, failure, read.rpc, request, reply))
+        own = (
+            checks.check_status,
+            checks.check_envelope,
+            lambda q, r: checks.check_read(q, r, default_org=self.default_org, read=read),
+        )
+        for check in own:
+            try:
+                check(request, reply)
+            except checks.RuleViolation as exc:
+                violations.append(Violation(exc.rule, exc.message, read.rpc, request, reply))
+        if rpc is not None:
+            operation = self.operations[rpc]
+            for violation in violations:
+                self._record(operation, "reads", violation)
+            if not violations:
+                self._record(operation, "reads")
+        return violations
+
     @staticmethod
     def _violation(
         name: str,
         failure: BaseException,
-        operation: spec.Operation,
+        rpc: str,
         request: Request,
         reply: Response,
     ) -> Violation:
@@ -361,7 +424,7 @@ class Target:
             message = f"{failure.title}: {failure.message}" if failure.message else failure.title
         else:
             message = str(failure) or type(failure).__name__
-        return Violation(name, message, operation.rpc, request, reply)
+        return Violation(name, message, rpc, request, reply)
 
     def _record(
         self, operation: spec.Operation, column: str, violation: Violation | None = None
@@ -544,7 +607,7 @@ class Target:
         from schemathesis.generation.feedback import NO_FEEDBACK
         from schemathesis.specs.openapi import stateful as openapi_stateful
 
-        base = self.schema.as_state_machine()
+        base = self.write_schema.as_state_machine()
         missing = [
             api for label, api in self._api_operations.items() if label not in base._root_labels
         ]
@@ -583,11 +646,9 @@ class Target:
     # -- state ------------------------------------------------------------------------------
 
     def snapshot(self, ref: provisioning.Ref) -> dict[str, Any] | None:
-        """State, sequence and dates as the mock's control plane sees them (mock only)."""
-        if self.resources.mock is None:
-            return None
-        entry = self.resources.mock.get(ref)
-        return {k: entry.get(k) for k in ("state", "sequence", "change_date")}
+        """State, sequence and change date as the target's own Get shows them (any target);
+        ``None`` when it cannot be read."""
+        return self.reads.observe(ref)
 
     def ensure_active(self, ref: provisioning.Ref) -> str | None:
         """Put ``ref`` back to active; the reason when that failed."""

@@ -1,5 +1,7 @@
 """Rule 7: a resource of org A addressed with x-zitadel-orgid of org B is not found, unchanged."""
 
+from __future__ import annotations
+
 import pytest
 
 from conformance import scenarios, spec
@@ -8,7 +10,7 @@ from conformance.scenarios import Scenario
 KINDS = ["action", "user", "user_grant"]
 
 
-@pytest.mark.zitadel_check("isolation")
+@pytest.mark.zitadel_check("isolation", "visibility")
 @pytest.mark.parametrize("kind", KINDS)
 def test_other_org_does_not_see_it(zitadel_target, zitadel_restore, kind):
     target = zitadel_target
@@ -26,7 +28,10 @@ def test_other_org_does_not_see_it(zitadel_target, zitadel_restore, kind):
     scenario = Scenario(target, f"{kind} {ref.id} of org {ref.org} addressed from org {other}")
     # Each attempt from B is followed by the same transition in A, which only succeeds if the
     # attempt from B changed nothing (and on our mock the control plane compares directly).
-    for attempt, proof in ((deactivate, deactivate), (reactivate, reactivate)):
+    for attempt, proof, state in (
+        (deactivate, deactivate, "inactive"),
+        (reactivate, reactivate, "active"),
+    ):
         before = target.snapshot(ref)
         call = scenario.call(attempt.rpc, ref.params, org=other)
         message = call.body.get("message") if isinstance(call.body, dict) else ""
@@ -47,4 +52,5 @@ def test_other_org_does_not_see_it(zitadel_target, zitadel_restore, kind):
             f"{proof.rpc} in org {ref.org} after the attempt from org {other}",
         )
         scenario.stop()
+        scenario.see(in_a, ref, state)
     scenario.finish()

@@ -1,4 +1,7 @@
-"""Rule 6: deactivate, again, reactivate, again on a provisioned resource of each kind."""
+"""Rule 6: deactivate, again, reactivate, again on a provisioned resource of each kind; after
+each call the target's own reads must show the state it left (the ``visibility`` row)."""
+
+from __future__ import annotations
 
 import pytest
 
@@ -8,7 +11,7 @@ from conformance.scenarios import Scenario
 KINDS = ["action", "user", "user_grant", "org"]
 
 
-@pytest.mark.zitadel_check("lifecycle")
+@pytest.mark.zitadel_check("lifecycle", "visibility")
 @pytest.mark.parametrize("kind", KINDS)
 def test_lifecycle(zitadel_target, zitadel_restore, kind):
     target = zitadel_target
@@ -24,11 +27,14 @@ def test_lifecycle(zitadel_target, zitadel_restore, kind):
     first = scenario.call(deactivate.rpc, ref.params, org=ref.org)
     scenario.expect_success(first, "lifecycle.deactivate", "deactivating an active " + kind)
     scenario.stop()
-    _again(scenario, deactivate.rpc, ref, first, idempotent, "deactivating it again")
+    scenario.see(first, ref, "inactive")
+    again = _again(scenario, deactivate.rpc, ref, first, idempotent, "deactivating it again")
+    scenario.see(again, ref, "inactive")
 
     second = scenario.call(reactivate.rpc, ref.params, org=ref.org)
     scenario.expect_success(second, "lifecycle.reactivate", "reactivating the inactive " + kind)
     scenario.stop()
+    scenario.see(second, ref, "active")
     seq1, date1 = scenarios.details_of(first)
     seq2, date2 = scenarios.details_of(second)
     if seq1 is not None and seq2 is not None and seq2 <= seq1:
@@ -44,9 +50,11 @@ def test_lifecycle(zitadel_target, zitadel_restore, kind):
             f"reactivating answered {date2.isoformat()}, earlier than deactivating "
             f"({date1.isoformat()})",
         )
-    _again(scenario, reactivate.rpc, ref, second, idempotent, "reactivating it again")
+    again = _again(scenario, reactivate.rpc, ref, second, idempotent, "reactivating it again")
+    scenario.see(again, ref, "active")
 
     end = target.snapshot(ref)
+    # Read through the target's Get; when it cannot be read, the visibility row says why.
     if end is not None and end["state"] != "active":
         scenario.fail(
             None, "lifecycle.end_state", f"{kind} {ref.id} ended {end['state']}, not active"
@@ -58,9 +66,9 @@ def _again(scenario, rpc, ref, previous, idempotent, what):
     call = scenario.call(rpc, ref.params, org=ref.org)
     if not idempotent:
         scenario.expect_error(call, "lifecycle.again", status=400, code=9, what=what)
-        return
+        return call
     if not scenario.expect_success(call, "lifecycle.again", what + " (idempotent under v4)"):
-        return
+        return call
     if call.details.get("sequence") != previous.details.get("sequence"):
         scenario.fail(
             call,
@@ -68,3 +76,4 @@ def _again(scenario, rpc, ref, previous, idempotent, what):
             f"{what} must answer the existing details, but the sequence moved from "
             f"{previous.details.get('sequence')} to {call.details.get('sequence')}",
         )
+    return call
