@@ -1,4 +1,5 @@
-"""Operations of the control plane on the world: reset, export, create, read, set state.
+"""Operations of the control plane: on one instance's world (reset, export, create, read, set
+state, settings) and on the instances themselves (create, list, get, delete).
 
 Plain Python like the domain; the REST control plane only translates. A state set here is an
 event like any other (the sequence advances), so details stay consistent with the history.
@@ -6,10 +7,13 @@ event like any other (the sequence advances), so details stay consistent with th
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 from mock_server import fixtures
 from mock_server.domain import errors
+from mock_server.domain.instances import Instance, Instances
 from mock_server.domain.world import Aggregate, UserState, World
 
 # The event ZITADEL records when an aggregate enters a state.
@@ -41,6 +45,15 @@ CREATABLE = (*fixtures.KINDS, "memberships", "tokens")
 # grow the mock until the machine swaps (650k orgs in 8 minutes, about 400 B each).
 DEFAULT_MAX_RESOURCES = 100_000
 MAX_READ_LAG_MS = 600_000
+
+
+def read_lag_seconds(milliseconds: object) -> float:
+    lag = milliseconds
+    if isinstance(lag, bool) or not isinstance(lag, int) or not 0 <= lag <= MAX_READ_LAG_MS:
+        raise errors.invalid_argument(
+            f"read_lag_ms must be a whole number from 0 to {MAX_READ_LAG_MS}, not {lag!r}"
+        )
+    return lag / 1000
 
 
 class WorldAdmin:
@@ -146,12 +159,7 @@ class WorldAdmin:
         if not isinstance(settings, dict):
             raise errors.invalid_argument("the body must be a JSON object")
         if "read_lag_ms" in settings:
-            lag = settings["read_lag_ms"]
-            if isinstance(lag, bool) or not isinstance(lag, int) or not 0 <= lag <= MAX_READ_LAG_MS:
-                raise errors.invalid_argument(
-                    f"read_lag_ms must be a whole number from 0 to {MAX_READ_LAG_MS}, not {lag!r}"
-                )
-            self.world.read_lag = lag / 1000
+            self.world.read_lag = read_lag_seconds(settings["read_lag_ms"])
         return self.settings()
 
     def info(self, profile: str) -> dict:
@@ -171,3 +179,90 @@ class WorldAdmin:
                     for t in self.world.tokens.values()
                 ],
             }
+
+
+# The ready principals of a seeded instance, by the seed token each one's token starts with.
+PRINCIPALS: dict[str, str] = dataclasses.asdict(fixtures.SEED_TOKENS)
+_CREATE_FIELDS = {"name", "seed", "fixtures", "profile", "read_lag_ms"}
+
+
+class InstanceAdmin:
+    """Instances through the control plane; ``base`` is how the caller reached the mock."""
+
+    def __init__(self, instances: Instances) -> None:
+        self.instances = instances
+
+    def create(self, body: object, base: tuple[str, str, int]) -> dict[str, Any]:
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            raise errors.invalid_argument("the body must be a JSON object")
+        unknown = sorted(set(body) - _CREATE_FIELDS)
+        if unknown:
+            raise errors.invalid_argument(
+                f"unknown fields {unknown}; an instance takes {sorted(_CREATE_FIELDS)}"
+            )
+        seed = body.get("seed", fixtures.DEFAULT_SEED)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise errors.invalid_argument(f"seed must be a whole number, not {seed!r}")
+        document = body.get("fixtures")
+        if document is not None and not isinstance(document, dict):
+            raise errors.invalid_argument("fixtures must be a fixture document (a JSON object)")
+        try:
+            instance = self.instances.create(
+                name=body.get("name"),
+                seed=seed,
+                document=document,
+                extend=bool(document and document.get("extend")),
+                profile=body.get("profile"),
+                read_lag=read_lag_seconds(body.get("read_lag_ms", 0)),
+            )
+        except (fixtures.FixtureError, ValueError, TypeError) as exc:
+            raise errors.invalid_argument(f"fixtures: {exc}") from None
+        return describe_instance(instance, base, with_world=True)
+
+    def list(self, base: tuple[str, str, int]) -> dict[str, Any]:
+        return {"instances": [describe_instance(i, base) for i in self.instances.all()]}
+
+    def get(self, key: str, base: tuple[str, str, int]) -> dict[str, Any]:
+        return describe_instance(self.instances.get(key), base, with_world=True)
+
+    def delete(self, key: str) -> None:
+        self.instances.delete(key)
+
+
+def principal_tokens(instance: Instance) -> dict[str, str]:
+    """The token of each ready principal (instance_owner, org_owner, ...) the instance has."""
+    found = {}
+    for token in instance.tokens():
+        for principal, seed_value in PRINCIPALS.items():
+            value = token["token"]
+            if value == seed_value or value.startswith(f"{seed_value}-"):
+                found.setdefault(principal, value)
+    return found
+
+
+def describe_instance(
+    instance: Instance, base: tuple[str, str, int], *, with_world: bool = False
+) -> dict[str, Any]:
+    """Where an instance is and how to call it. ``base`` is (scheme, address, port) of the
+    request: the URL names the instance's host, gRPC the address, since grpcio never shows a
+    servicer the :authority and native gRPC picks the instance by header alone."""
+    scheme, address, port = base
+    host = "localhost" if instance.is_default else instance.host
+    described: dict[str, Any] = {
+        "id": instance.id,
+        "name": instance.name,
+        "host": host,
+        "default": instance.is_default,
+        "base_url": f"{scheme}://{host}:{port}",
+        "grpc_target": f"{address}:{port}",
+        "headers": {} if instance.is_default else {"x-zitadel-instance-host": instance.host},
+        "profile": instance.profile.name,
+        "read_lag_ms": round(instance.world.read_lag * 1000),
+        "tokens": principal_tokens(instance),
+    }
+    if with_world:
+        described["all_tokens"] = instance.tokens()
+        described["world"] = fixtures.export_document(instance.world)
+    return described

@@ -27,11 +27,12 @@ from zitadel_lifecycle_openapi import CONTROL_SPEC, MANAGEMENT_SPEC
 
 from mock_server import contract
 from mock_server.admin import DEFAULT_MAX_RESOURCES, WorldAdmin
-from mock_server.domain.commands import DEFAULT_PROFILE
+from mock_server.domain.commands import DEFAULT_PROFILE, PROFILES
 from mock_server.domain.errors import ZitadelError
+from mock_server.domain.instances import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_INSTANCES, Instances
 from mock_server.domain.service import LifecycleService
 from mock_server.domain.world import World
-from mock_server.fixtures import DEFAULT_SEED, build_world
+from mock_server.fixtures import DEFAULT_SEED, build_world, world_factory
 from mock_server.grpc_front import GrpcWebApp, is_grpc_web
 from mock_server.rest import control as control_plane
 from mock_server.rest import gateway, management
@@ -57,7 +58,8 @@ class MockServer:
 
     app: ASGIApp
     service: LifecycleService
-    admin: WorldAdmin
+    admin: WorldAdmin  # of the default instance
+    instances: Instances
 
     @property
     def world(self) -> World:
@@ -122,12 +124,17 @@ def create_mock(
     read_lag: float = 0.0,
     control_token: str | None = None,
     max_resources: int = DEFAULT_MAX_RESOURCES,
+    strict_instances: bool = False,
+    max_instances: int = DEFAULT_MAX_INSTANCES,
+    instance_idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
 ) -> MockServer:
     """The mock's app on one world.
 
     ``read_lag`` is in seconds: how long the reads trail the writes (see World.read_lag).
     ``control_token`` makes every control-plane call present ``Authorization: Bearer <it>``;
     ``max_resources`` caps what the control plane may add to the world.
+    The other instances are created through the control plane (or :class:`ZitadelMock`);
+    ``strict_instances`` answers hosts that name none as ZITADEL answers an unknown instance.
     """
 
     def initial_world() -> World:
@@ -136,7 +143,16 @@ def create_mock(
         return world
 
     world = world if world is not None else initial_world()
-    service = LifecycleService(world, profile)
+    instances = Instances(
+        world,
+        PROFILES[profile],
+        initial_world,
+        world_factory,
+        strict=strict_instances,
+        max_instances=max_instances,
+        idle_timeout=instance_idle_timeout,
+    )
+    service = LifecycleService(instances)
     admin = WorldAdmin(world, initial_world, max_resources=max_resources)
 
     api = connexion.AsyncApp(
@@ -149,7 +165,7 @@ def create_mock(
         resolver=Resolver(lambda operation_id: management.handler_for(service, operation_id)),
     )
     if control:
-        handlers = control_plane.handlers(admin, service.profile.name)
+        handlers = control_plane.handlers(instances, admin)
         api.add_api(
             CONTROL_SPEC,
             base_path=CONTROL_BASE_PATH,
@@ -165,7 +181,7 @@ def create_mock(
     app = _RobotsTag(app)
     if control:
         app = ControlPlaneGuard(app, control_token)
-    return MockServer(app=app, service=service, admin=admin)
+    return MockServer(app=app, service=service, admin=admin, instances=instances)
 
 
 def create_app(world: World | None = None, **options: object) -> ASGIApp:

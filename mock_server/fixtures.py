@@ -8,6 +8,7 @@ loads back into an identical one.
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -401,7 +402,22 @@ def build_world(seed: int = DEFAULT_SEED, fixtures: str | Path | None = None) ->
 
 
 def seeded_world(seed: int = DEFAULT_SEED) -> World:
-    return load_document(seed_document(seed), World(seed=seed))
+    # The loader only reads the document, so every world of a seed shares one.
+    return load_document(_seed_document(seed), World(seed=seed))
+
+
+def world_factory(seed: int, document: dict | None, extend: bool) -> World:
+    """The world of a new instance: a seed, a fixture document, or the seed extended by one."""
+    if document is None:
+        return seeded_world(seed)
+    if extend:
+        return load_document(document, seeded_world(seed))
+    return load_document(document)
+
+
+@functools.lru_cache(maxsize=16)
+def _seed_document(seed: int) -> dict:
+    return seed_document(seed)
 
 
 def seed_document(seed: int = DEFAULT_SEED) -> dict:

@@ -30,6 +30,12 @@ RPC_NAMES = tuple(method.name for method in SERVICE.methods)
 AUTHORIZATION_KEY = "authorization"
 ORG_ID_KEY = "x-zitadel-orgid"
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
+# What selects the instance, first found wins (origin_interceptor.go with the default
+# InstanceHostHeaders; docs/zitadel-instance-facts.md). grpcio shows a servicer no :authority,
+# so native gRPC clients choose an instance with x-zitadel-instance-host alone.
+INSTANCE_HOST_KEYS = ("x-zitadel-instance-host", "forwarded", "x-zitadel-forwarded")
+INSTANCE_HOST_KEYS += ("x-forwarded-host", "host")
+_METADATA_KEYS = (AUTHORIZATION_KEY, ORG_ID_KEY, *INSTANCE_HOST_KEYS)
 
 
 def request_class(rpc_name: str) -> type[Message] | None:
@@ -47,9 +53,23 @@ def metadata_from_pairs(pairs: Iterable[tuple[str, str | bytes]]) -> CallMetadat
     found: dict[str, str] = {}
     for key, value in pairs:
         key = key.lower()
-        if key in (AUTHORIZATION_KEY, ORG_ID_KEY) and key not in found:
+        if key in _METADATA_KEYS and key not in found:
             found[key] = value.decode("latin-1") if isinstance(value, bytes) else value
-    return CallMetadata(found.get(AUTHORIZATION_KEY), found.get(ORG_ID_KEY))
+    host = next(filter(None, (_host_of(key, found.get(key)) for key in INSTANCE_HOST_KEYS)), None)
+    return CallMetadata(found.get(AUTHORIZATION_KEY), found.get(ORG_ID_KEY), host)
+
+
+def _host_of(key: str, value: str | None) -> str | None:
+    """The host a header names; ``Forwarded`` style ones carry it as ``host=`` of the first
+    entry (hostFromForwarded)."""
+    if not value or key not in ("forwarded", "x-zitadel-forwarded"):
+        return value or None
+    first = value.split(",", 1)[0]
+    for pair in first.split(";"):
+        name, _, found = pair.strip().partition("=")
+        if name.lower() == "host" and found:
+            return found.strip('"')
+    return None
 
 
 def object_details(rpc_name: str, details: Details) -> object_pb2.ObjectDetails:

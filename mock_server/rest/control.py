@@ -12,8 +12,10 @@ from connexion.lifecycle import ConnexionResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server import fixtures
-from mock_server.admin import WorldAdmin
+from mock_server.admin import InstanceAdmin, WorldAdmin
 from mock_server.domain import errors
+from mock_server.domain.instances import Instance, Instances
+from mock_server.grpc_front import codec
 from mock_server.http_body import BodyTooLarge, ClientDisconnected, read_body
 from mock_server.rest import gateway
 from mock_server.rest.json_body import GoSyntaxError, read_first_value
@@ -108,40 +110,79 @@ async def _json_body() -> object:
         raise errors.invalid_argument(f"the body is not JSON: {exc}") from None
 
 
-def handlers(admin: WorldAdmin, profile: str) -> dict[str, Callable]:
+def _base() -> tuple[str, str, int]:
+    """How this request reached the mock: scheme, the address it was sent to, the port."""
+    server = request.scope.get("server") or ("127.0.0.1", 80)
+    return request.url.scheme, str(server[0]), int(server[1] or 80)
+
+
+def handlers(instances: Instances, default_admin: WorldAdmin) -> dict[str, Callable]:
+    """The control plane's handlers; each world call acts on the instance the host selects,
+    with the default instance's limits."""
+    instance_admin = InstanceAdmin(instances)
+
+    def current() -> tuple[Instance, WorldAdmin]:
+        host = codec.metadata_from_pairs(request.headers.items()).host
+        instance = instances.resolve(host)
+        if instance.is_default:
+            return instance, default_admin
+        limit = default_admin.max_resources
+        return instance, WorldAdmin(instance.world, instance.rebuild, max_resources=limit)
+
+    def admin() -> WorldAdmin:
+        return current()[1]
+
     async def info():
-        return admin.info(profile), 200
+        instance, world_admin = current()
+        return world_admin.info(instance.profile.name), 200
 
     async def export_world(format: str = "json"):
         if format == "yaml":
-            body = fixtures.dump_yaml(admin.export()).encode()
+            body = fixtures.dump_yaml(admin().export()).encode()
             return ConnexionResponse(200, body=body, content_type="application/yaml")
         # Two media types are documented, so connexion needs to be told which one this is.
-        body = json.dumps(admin.export()).encode()
+        body = json.dumps(admin().export()).encode()
         return ConnexionResponse(200, body=body, content_type="application/json")
 
     async def reset_world():
-        admin.reset()
+        admin().reset()
         return ConnexionResponse(204, body=b"")
 
     async def get_settings():
-        return admin.settings(), 200
+        return admin().settings(), 200
 
     async def set_settings():
-        return admin.set_settings(await _json_body()), 200
+        return admin().set_settings(await _json_body()), 200
 
     async def create_resource(kind: str):
-        return admin.create(kind, await _json_body()), 201
+        return admin().create(kind, await _json_body()), 201
 
     async def get_resource(kind: str, id: str):
-        return admin.get(kind, id), 200
+        return admin().get(kind, id), 200
 
     async def set_resource_state(kind: str, id: str):
         body = await _json_body()
         state = body.get("state") if isinstance(body, dict) else None
-        return admin.set_state(kind, id, state), 200
+        return admin().set_state(kind, id, state), 200
+
+    async def create_instance():
+        return instance_admin.create(await _json_body(), _base()), 201
+
+    async def list_instances():
+        return instance_admin.list(_base()), 200
+
+    async def get_instance(id: str):
+        return instance_admin.get(id, _base()), 200
+
+    async def delete_instance(id: str):
+        instance_admin.delete(id)
+        return ConnexionResponse(204, body=b"")
 
     return {
+        "create_instance": create_instance,
+        "list_instances": list_instances,
+        "get_instance": get_instance,
+        "delete_instance": delete_instance,
         "info": info,
         "export_world": export_world,
         "reset_world": reset_world,

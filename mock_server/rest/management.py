@@ -11,6 +11,7 @@ from connexion.lifecycle import ConnexionResponse
 from mock_server import contract, messages
 from mock_server.domain.service import CallMetadata, LifecycleService
 from mock_server.domain.world import Details
+from mock_server.grpc_front import codec
 from mock_server.rest.gateway import DECODED_BODY
 
 
@@ -36,9 +37,9 @@ def details_json(details: Details, date_field: str) -> dict[str, str]:
 
 
 def metadata_from_headers() -> CallMetadata:
-    # grpc-gateway forwards Authorization and every x-zitadel-* header (any case) as metadata.
-    headers = request.headers
-    return CallMetadata(headers.get("authorization"), headers.get("x-zitadel-orgid"))
+    # grpc-gateway forwards Authorization and every x-zitadel-* header (any case) as metadata,
+    # and the host the instance is chosen by.
+    return codec.metadata_from_pairs(request.headers.items())
 
 
 def handler_for(service: LifecycleService, operation_id: str) -> Callable:
