@@ -28,6 +28,11 @@ class Fault:
     expected: tuple[str, ...]  # rule ids / check names of which the suite must report one
     column: str  # the matrix column that must fail
     suite_args: tuple[str, ...] = ()  # extra arguments for the run that must catch it
+    # Reads (Get*/List*) pass the mock untouched unless the fault is about them.
+    on_reads: bool = False
+    # Caught through the reads alone: run against a target without control plane, with a
+    # resources file (behind a proxy that hides /_mock).
+    without_control: bool = False
 
 
 @dataclass
@@ -68,6 +73,10 @@ class Exchange:
     @property
     def transition(self) -> str:
         return "deactivate" if self.path.endswith("/_deactivate") else "reactivate"
+
+    @property
+    def is_write(self) -> bool:
+        return self.path.endswith(("/_deactivate", "/_reactivate"))
 
 
 FAULTS: dict[str, Fault] = {
@@ -229,6 +238,22 @@ FAULTS: dict[str, Fault] = {
         ("isolation.not_found",),
         "isolation",
     ),
+    # 8. state seen through the reads, on a target without control plane (issue 11 section 3)
+    "nothing_changes": Fault(
+        "8 a write changes the state",
+        "every transition answers 200 with plausible details and changes nothing",
+        ("visibility.state",),
+        "visibility",
+        without_control=True,
+    ),
+    "stale_grant_read": Fault(
+        "8 reads show the state (CVE-2024-46999 class)",
+        "the reads keep reporting a deactivated user grant as active",
+        ("visibility.state", "visibility.list"),
+        "visibility",
+        on_reads=True,
+        without_control=True,
+    ),
 }
 
 _CODE_NAMES = {
@@ -265,6 +290,9 @@ class FaultyApp:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         exchange = Exchange(scope["method"], scope["path"], headers)
+        if exchange.is_write == FAULTS[self.mode].on_reads:
+            await self.mock.app(scope, receive, send)
+            return
         scope = dict(scope)
         rewrite = REQUEST_FAULTS.get(self.mode)
         if rewrite is not None:
@@ -432,8 +460,49 @@ def _reactivate_noop(app: FaultyApp, exchange: Exchange) -> bool:
     return True
 
 
+def _nothing_changes(app: FaultyApp, exchange: Exchange) -> bool:
+    """200 with details one sequence on, as if the transition happened; the world stays.
+
+    Only for callers the mock would let through: auth and not-found keep their real answers.
+    """
+    from mock_server import contract
+    from mock_server.domain import auth, errors
+
+    rpc = next((r for r in contract.rpcs().values() if _matches(r.path, exchange.path)), None)
+    world = app.mock.world
+    with world.lock:
+        try:
+            caller = auth.authorize(
+                world,
+                exchange.headers.get("authorization"),
+                exchange.headers.get("x-zitadel-orgid"),
+                rpc.permission if rpc else "",
+            )
+        except errors.ZitadelError:
+            return False
+    aggregate = app.aggregate(exchange)
+    if aggregate is None and exchange.path.startswith(MANAGEMENT + "orgs/me/"):
+        aggregate = world.orgs.get(caller.org_id)
+    if aggregate is None or aggregate.resource_owner != caller.org_id:
+        return False  # unknown ids and other orgs' resources keep their real errors
+    date_field = "creationDate" if "/actions/" in exchange.path else "changeDate"
+    exchange.status = 200
+    exchange.response_headers = [(b"content-type", b"application/json")]
+    exchange.set_json(
+        {
+            "details": {
+                "sequence": str(aggregate.sequence + 1),
+                date_field: _iso(datetime.now(UTC)),
+                "resourceOwner": aggregate.resource_owner,
+            }
+        }
+    )
+    return True
+
+
 SHORTCUTS: dict[str, Callable[[FaultyApp, Exchange], bool]] = {
     "reactivate_noop": _reactivate_noop,
+    "nothing_changes": _nothing_changes,
 }
 
 
@@ -596,7 +665,20 @@ def _repeat_deactivate_ok(app: FaultyApp, exchange: Exchange) -> None:
     )
 
 
+def _stale_grant_read(app: FaultyApp, exchange: Exchange) -> None:
+    # GetUserGrantByID and ListUserGrants answer an inactive grant as still active.
+    body = exchange.json
+    if not exchange.is_success or not isinstance(body, dict) or "/grants" not in exchange.path:
+        return
+    grants = [body["userGrant"]] if "userGrant" in body else body.get("result", [])
+    for grant in grants:
+        if grant.get("state") == "USER_GRANT_STATE_INACTIVE":
+            grant["state"] = "USER_GRANT_STATE_ACTIVE"
+    exchange.set_json(body)
+
+
 RESPONSE_FAULTS: dict[str, Callable[[FaultyApp, Exchange], None]] = {
+    "stale_grant_read": _stale_grant_read,
     "server_error": _server_error,
     "success_201": _success_201,
     "errors_as_text": _errors_as_text,

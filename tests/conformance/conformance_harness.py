@@ -8,14 +8,18 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
+import yaml
 
-from conformance import cli
+from conformance import cli, provisioning
 from conformance.matrix import Matrix
 from conformance.plugin import results_of
 
@@ -101,3 +105,112 @@ def run_suite(url: str, *args: str) -> Run:
     exit_code = cli.main([url, "--examples", FAST_EXAMPLES, *args], plugins=[results])
     assert results.matrix is not None, "the suite did not run"
     return Run(exit_code, results.matrix)
+
+
+# -- a target without control plane -------------------------------------------------------------
+
+_HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "host",
+    "content-length",
+    "accept-encoding",
+    "content-encoding",
+}
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body leave in one segment: otherwise Nagle and delayed ACKs add ~40 ms to
+    # every keep-alive exchange.
+    disable_nagle_algorithm = True
+    wbufsize = 1 << 16
+    server: _ProxyServer
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if self.path.startswith(provisioning.CONTROL_PREFIX.rsplit("/", 1)[0]):
+            self._answer(404, [("content-type", "text/plain")], b"404 page not found\n")
+            return
+        headers = [(k, v) for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP]
+        reply = self.server.client.request(
+            self.command, self.server.upstream + self.path, headers=headers, content=body
+        )
+        kept = [(k, v) for k, v in reply.headers.multi_items() if k.lower() not in _HOP_BY_HOP]
+        self._answer(reply.status_code, kept, reply.content)
+
+    def _answer(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _handle
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _ProxyServer(ThreadingHTTPServer):
+    daemon_threads = True
+    upstream: str
+    client: httpx.Client
+
+
+class HidingProxy:
+    """A reverse proxy to ``upstream`` that answers 404 for ``/_mock/*``, as a ZITADEL would:
+    the suite behind it sees a target without control plane."""
+
+    def __init__(self, upstream: str) -> None:
+        self._server = _ProxyServer(("127.0.0.1", 0), _ProxyHandler)
+        self._server.upstream = upstream.rstrip("/")
+        self._server.client = httpx.Client(timeout=30)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> HidingProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._server.client.close()
+        self._thread.join(timeout=10)
+
+
+def resources_file(control_url: str, path: Path) -> list[str]:
+    """Provision the suite's resources through the control plane at ``control_url`` and write
+    them to a resources file at ``path``, as an operator of a real instance would list theirs;
+    the suite arguments that use it (``--token``, ``--resources``)."""
+    with httpx.Client(timeout=10) as client:
+        mock = provisioning.discover_mock(control_url, client)
+        assert mock is not None, f"no control plane at {control_url}"
+        found = provisioning.provision_on_mock(mock, None)
+    refs = {kind: found.first(kind) for kind in ("action", "user", "user_grant")}
+    grant = refs["user_grant"]
+    document = {
+        "org": found.org,
+        "other_org": found.other_org,
+        "actions": [refs["action"].id],
+        "users": [refs["user"].id],
+        "user_grants": [{"user": grant.params["user_id"], "grant": grant.id}],
+        "tokens": dict(found.tokens),
+    }
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    assert found.caller_token is not None
+    return ["--token", found.caller_token, "--resources", str(path)]
