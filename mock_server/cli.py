@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from mock_server import serving
 from mock_server.admin import DEFAULT_MAX_RESOURCES, MAX_READ_LAG_MS
 from mock_server.domain.commands import DEFAULT_PROFILE, PROFILES
+from mock_server.domain.instances import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_INSTANCES
 from mock_server.domain.world import World
 from mock_server.fixtures import DEFAULT_SEED, FixtureError
 from mock_server.grpc_front.server import DEFAULT_GRPC_PORT, create_grpc_server, grpc_address
@@ -84,6 +85,26 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="N",
         help="cap on the resources a world may hold before the control plane refuses to "
         "create more (default %(default)s)",
+    )
+    parser.add_argument(
+        "--strict-instances",
+        action="store_true",
+        help="answer hosts that name no instance as ZITADEL answers an unknown instance "
+        "(default: they reach the default instance)",
+    )
+    parser.add_argument(
+        "--max-instances",
+        type=int,
+        default=DEFAULT_MAX_INSTANCES,
+        metavar="N",
+        help="instances the control plane may create (default %(default)s)",
+    )
+    parser.add_argument(
+        "--instance-idle-timeout",
+        type=float,
+        default=DEFAULT_IDLE_TIMEOUT,
+        metavar="SECONDS",
+        help="drop an instance unused for this long (default %(default)g)",
     )
     parser.add_argument(
         "--shutdown-grace",
@@ -197,6 +218,10 @@ def describe(
         f"  gRPC own port   {grpc_extra or 'off'}",
         f"  Swagger UI      {base_url}/ui",
         _control_line(base_url, control, control_token),
+        f"  Instances       {base_url}/_mock/v1/instances (POST one per test; "
+        "each answers on http://<name>.localhost:<port>)"
+        if control
+        else "  Instances       the default one only (no control plane)",
         f"  Read lag        {round(world.read_lag * 1000)} ms (reads trail writes)"
         if world.read_lag
         else "  Read lag        none (reads follow writes at once)",
@@ -244,6 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             control=control,
             control_token=control_token,
             max_resources=args.max_resources,
+            strict_instances=args.strict_instances,
+            max_instances=args.max_instances,
+            instance_idle_timeout=args.instance_idle_timeout,
             read_lag=args.read_lag / 1000,
         )
     except (FixtureError, OSError) as exc:

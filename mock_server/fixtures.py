@@ -388,17 +388,16 @@ def read_fixture_file(path: str | Path) -> dict:
     return doc
 
 
-def build_world(seed: int = DEFAULT_SEED, fixtures: str | Path | None = None) -> World:
-    """The world the server starts with: the seed, replaced or extended by a fixture file.
+def build_world(seed: int = DEFAULT_SEED, fixtures: str | Path | dict | None = None) -> World:
+    """The world the server starts with: the seed, replaced or extended by a fixture file (or
+    an already read fixture document).
 
-    A fixture file replaces the seeded world unless it says ``extend: true``.
+    A fixture document replaces the seeded world unless it says ``extend: true``.
     """
     if fixtures is None:
         return seeded_world(seed)
-    doc = read_fixture_file(fixtures)
-    if doc.get("extend"):
-        return load_document(doc, seeded_world(seed))
-    return load_document(doc)
+    doc = fixtures if isinstance(fixtures, dict) else read_fixture_file(fixtures)
+    return world_factory(seed, doc, bool(doc.get("extend")))
 
 
 def seeded_world(seed: int = DEFAULT_SEED) -> World:

@@ -1,0 +1,254 @@
+"""The mock inside a Python process: ``with ZitadelMock() as mock:`` and the test talks to it.
+
+It binds its socket on port 0 first and hands it to the server, so parallel test processes
+(pytest-xdist) never race for a port, and serves REST, gRPC-web and native gRPC on that one
+port from a background thread, as the command line does. Without :meth:`ZitadelMock.start`,
+:attr:`ZitadelMock.app` is the ASGI app for ``httpx.ASGITransport``: no socket at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from mock_server.admin import describe_instance, principal_tokens
+from mock_server.domain.instances import Instance
+from mock_server.domain.world import World
+from mock_server.fixtures import DEFAULT_SEED
+
+if TYPE_CHECKING:
+    import httpx
+
+    from mock_server.app import MockServer
+
+_STARTUP_TIMEOUT = 20.0
+
+
+@dataclass(eq=False)
+class MockInstance:
+    """One instance of a running (or in-process) mock: where it is and how to call it."""
+
+    instance: Instance
+    _mock: ZitadelMock
+
+    @property
+    def id(self) -> str:
+        return self.instance.id
+
+    @property
+    def name(self) -> str:
+        return self.instance.name
+
+    @property
+    def host(self) -> str:
+        return "localhost" if self.instance.is_default else self.instance.host
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What selects this instance from any host (or as gRPC metadata)."""
+        return {} if self.instance.is_default else {"x-zitadel-instance-host": self.instance.host}
+
+    @property
+    def url(self) -> str:
+        """``http://<name>.localhost:<port>``, which browsers and curl resolve to loopback;
+        Python's resolver does not, so Python clients use :meth:`client` or :attr:`headers`."""
+        return describe_instance(self.instance, self._mock._base())["base_url"]
+
+    @property
+    def grpc_target(self) -> str:
+        """Where native gRPC answers; send :attr:`headers` as metadata to reach this instance."""
+        return self._mock.grpc_target
+
+    @property
+    def grpc_metadata(self) -> tuple[tuple[str, str], ...]:
+        return tuple(self.headers.items())
+
+    @property
+    def tokens(self) -> dict[str, str]:
+        """The token of each ready principal: instance_owner, org_owner, user_manager, ..."""
+        return principal_tokens(self.instance)
+
+    @property
+    def world(self) -> World:
+        """The instance's state; read it under ``world.lock`` while calls may run."""
+        return self.instance.world
+
+    def reset(self) -> None:
+        self.instance.reset()
+
+    def client(self, **options: Any) -> httpx.Client:
+        """An httpx client for this instance's REST API and control plane."""
+        import httpx
+
+        headers = {**self.headers, **options.pop("headers", {})}
+        return httpx.Client(base_url=self._mock.url, headers=headers, **options)
+
+    def delete(self) -> None:
+        if not self.instance.is_default:
+            self._mock.server.instances.delete(self.instance.id)
+
+
+class ZitadelMock:
+    """A mock of ZITADEL's lifecycle API in this process, on free ports.
+
+    Options are those of ``zitadel-mock``: ``seed``, ``profile``, ``fixtures`` (a file or an
+    already loaded fixture document), ``read_lag`` (seconds), ``strict_instances``,
+    ``max_instances``. Use it as a context manager, or call :meth:`start` and :meth:`stop`.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int = DEFAULT_SEED,
+        profile: str = "v4",
+        fixtures: str | Path | dict | None = None,
+        read_lag: float = 0.0,
+        host: str = "127.0.0.1",
+        grpc: bool = True,
+        **options: Any,
+    ) -> None:
+        with warnings.catch_warnings():
+            # connexion's imports warn about its own dependencies (Starlette's test client on
+            # httpx, jsonschema's RefResolver): nothing a user of the mock can act on, so
+            # none of it may reach the user's test run.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+            from mock_server.app import create_mock
+
+            self.server: MockServer = create_mock(
+                seed=seed, fixtures=fixtures, profile=profile, read_lag=read_lag, **options
+            )
+        self._host = host
+        self._grpc = grpc
+        self._port: int | None = None
+        self._stack: contextlib.ExitStack | None = None
+        self._thread: threading.Thread | None = None
+        self._http: Any = None
+        self.default = MockInstance(self.server.instances.default, self)
+
+    # --- what a test reads ----------------------------------------------------------------
+
+    @property
+    def app(self):
+        """The ASGI app (REST, gRPC-web, control plane), for ``httpx.ASGITransport``."""
+        return self.server.app
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the mock is not started: use it as `with ZitadelMock() as mock`")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._address()}:{self.port}"
+
+    @property
+    def grpc_target(self) -> str:
+        if not self._grpc:
+            raise RuntimeError("the mock was started with grpc=False")
+        return f"{self._address()}:{self.port}"
+
+    @property
+    def tokens(self) -> dict[str, str]:
+        return self.default.tokens
+
+    @property
+    def world(self) -> World:
+        return self.default.world
+
+    def reset(self) -> None:
+        """The default instance back to its starting world."""
+        self.default.reset()
+
+    def client(self, **options: Any) -> httpx.Client:
+        return self.default.client(**options)
+
+    def new_instance(self, **options: Any) -> MockInstance:
+        """An isolated instance: ``name``, ``seed``, ``document`` (a fixture document),
+        ``extend``, ``profile``, ``read_lag``; its tokens are its own."""
+        return MockInstance(self.server.instances.create(**options), self)
+
+    # --- running ------------------------------------------------------------------------
+
+    def start(self) -> ZitadelMock:
+        if self._stack is not None:
+            raise RuntimeError("the mock is already started")
+        import uvicorn
+
+        from mock_server import serving
+        from mock_server.grpc_front.server import create_grpc_server
+
+        stack = contextlib.ExitStack()
+        try:
+            sock = socket.create_server((self._host, 0))
+            stack.callback(sock.close)
+            self._port = sock.getsockname()[1]
+            backend, grpc_servers = None, []
+            if self._grpc:
+                backend = stack.enter_context(serving.private_grpc_backend())
+                grpc_server, _ = create_grpc_server(
+                    self.server.service, port=None, backend=backend.grpc_address
+                )
+                grpc_server.start()
+                stack.callback(lambda: grpc_server.stop(None).wait(5))
+                grpc_servers.append(grpc_server)
+            config = uvicorn.Config(
+                self.server.app,
+                http=serving.OnePortProtocol.configured(backend, None),
+                log_level="warning",
+                lifespan="off",
+            )
+            self._http = serving.MockServer(config, [], grace=1.0)
+            self._thread = threading.Thread(
+                target=self._http.run,
+                kwargs={"sockets": [sock]},
+                name="zitadel-mock",
+                daemon=True,
+            )
+            self._thread.start()
+            deadline = time.monotonic() + _STARTUP_TIMEOUT
+            while not self._http.started:
+                if not self._thread.is_alive() or time.monotonic() > deadline:
+                    raise RuntimeError("the mock's HTTP server did not start")
+                time.sleep(0.005)
+        except BaseException:
+            stack.close()
+            self._port = None
+            raise
+        self._stack = stack
+        return self
+
+    def stop(self) -> None:
+        if self._stack is None:
+            return
+        self._http.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._stack.close()
+        self._stack = None
+        self._thread = None
+
+    def __enter__(self) -> ZitadelMock:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _address(self) -> str:
+        return f"[{self._host}]" if ":" in self._host else self._host
+
+    def _base(self) -> tuple[str, str, int]:
+        return "http", self._address(), self._port or 80
