@@ -198,10 +198,15 @@ class Instances:
             if isinstance(entry, dict)
         }
 
+        own_id: list[str] = []  # set below when the world's own instance id is taken
+
         def build() -> World:
             world = self._factory(seed, document, extend)
             world.read_lag = read_lag
             _suffix_tokens(world, suffix, kept)
+            if own_id:  # a rebuild (reset) keeps the id the instance was given
+                world.claim_id(own_id[0])
+                world.instance_id = own_id[0]
             return world
 
         world = build()
@@ -212,14 +217,23 @@ class Instances:
                     f"the mock holds its maximum of {self.max_instances} instances; delete one "
                     "(DELETE /_mock/v1/instances/{id}) or start it with a higher --max-instances",
                 )
-            name = name or f"i{world.instance_id}"
+            # Worlds of one seed (or one exported document) share their instance id: draw
+            # another, outside the world's id stream so that a reset rebuilds the same world.
+            instance_id = world.instance_id
+            while instance_id in self._by_id or instance_id == self.default.id:
+                instance_id = str(secrets.randbelow(3 * 10**17) + 10**17)
+            if instance_id != world.instance_id:
+                own_id.append(instance_id)
+                world.claim_id(instance_id)
+                world.instance_id = instance_id
+            name = name or f"i{instance_id}"
             host = f"{name}{HOST_SUFFIX}"
             if host in self._by_host or name == "default":
                 raise errors.ZitadelError(
                     errors.Code.ALREADY_EXISTS, f"an instance named {name!r} exists"
                 )
             instance = Instance(
-                id=world.instance_id,
+                id=instance_id,
                 name=name,
                 host=host,
                 world=world,
@@ -227,8 +241,6 @@ class Instances:
                 rebuild=build,
                 last_used=self._clock(),
             )
-            while instance.id in self._by_id or instance.id == self.default.id:
-                instance.id = world.instance_id = world.new_id()
             self._by_id[instance.id] = instance
             self._by_host[host] = instance
         return instance
