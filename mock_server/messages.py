@@ -39,6 +39,9 @@ from mock_server.grpc_front.gen.zitadel import (
 )
 
 _SERVICE = management_pb2.DESCRIPTOR.services_by_name["ManagementService"]
+# protojson's RecursionLimit is 10,000 nested messages; Python's stack holds far fewer, so the
+# mock refuses a request nested deeper than protobuf's own default, with protojson's words.
+PROTOJSON_DEPTH = 100
 # internal/query/action.go: a timeout of 0, or of the maximum and more, reads as the maximum.
 MAX_ACTION_TIMEOUT = timedelta(seconds=20)
 
@@ -99,11 +102,24 @@ def parse_json_request(rpc_name: str, body: dict[str, Any]) -> Message:
     message = request_class(rpc_name)()
     _require_objects(message.DESCRIPTOR, body, message.DESCRIPTOR.name)
     try:
-        json_format.ParseDict(body, message, ignore_unknown_fields=True)
+        json_format.ParseDict(
+            body, message, ignore_unknown_fields=True, max_recursion_depth=PROTOJSON_DEPTH
+        )
     except json_format.ParseError as exc:
+        if "too deep" in str(exc):
+            raise errors.invalid_argument(TOO_DEEP) from None
         # protojson words its failures its own (deliberately unstable) way, "proto: ...".
         raise errors.invalid_argument(f"proto: {exc}") from None
     return message
+
+
+TOO_DEEP = "proto: exceeded max recursion depth"
+
+
+def field_names(rpc_name: str) -> frozenset[str]:
+    """The JSON and proto names of a request's top-level fields."""
+    fields = request_class(rpc_name).DESCRIPTOR.fields
+    return frozenset(name for f in fields for name in (f.name, f.json_name))
 
 
 # --- answers ------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from mock_server.domain.errors import Code, ZitadelError
-from mock_server.rest.json_body import decode_request_body, quote_char, read_first_value
+from mock_server.rest.json_body import TooDeep, decode_request_body, quote_char, read_first_value
 
 FIELDS = ["id", "user_id"]
 
@@ -88,8 +88,10 @@ def test_go_decoder_texts(body, message) -> None:
         (b"{}garbage", {}),
         (b'{"id":"x"} {"id":5}', {"id": "x"}),
         (b'{"id":null}', {"id": None}),
-        # 5,000 levels are nothing to Go (limit 10,000) and an unknown field is discarded.
-        (b'{"deep":' + b"[" * 5000 + b"]" * 5000 + b',"id":"x"}', {"id": "x"}),
+        # 5,000 levels are nothing to Go (limit 10,000); deeper than Python decodes, the
+        # member stays as an empty TooDeep marker, which protojson's step then discards (an
+        # unknown field) or refuses (a known one, see test_read_body_depth.py).
+        (b'{"deep":' + b"[" * 5000 + b"]" * 5000 + b',"id":"x"}', {"deep": {}, "id": "x"}),
         (b'{"padding":"' + b"a" * (1 << 20) + b'"}', {"padding": "a" * (1 << 20)}),
     ],
     ids=lambda v: ascii(v)[:30],
@@ -112,3 +114,8 @@ def test_the_first_value_ends_where_go_stops_reading() -> None:
 )
 def test_quote_char_is_gos(byte, quoted) -> None:
     assert quote_char(byte) == quoted
+
+
+def test_a_member_too_deep_for_python_is_marked_not_dropped() -> None:
+    decoded = decode_request_body(b'{"deep":' + b"[" * 5000 + b"]" * 5000 + b"}", FIELDS)
+    assert isinstance(decoded["deep"], TooDeep)

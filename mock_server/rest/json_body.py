@@ -355,10 +355,14 @@ def _slow_decode(raw: bytes, string_fields: list[str]) -> dict:
         try:
             result[key] = json.loads(raw[value_start:value_end])
         except RecursionError:
-            # Deeper than Python decodes: only an unknown (discarded) field can be that deep
-            # here, since every known field of these requests is a string.
-            continue
+            # Deeper than Python decodes: an unknown field is discarded as protojson would;
+            # a known one must not silently vanish, so the caller is told (TooDeep).
+            result[key] = TooDeep()
     return result
+
+
+class TooDeep(dict):
+    """Stands for a member nested deeper than Python can decode; reads as ``{}``."""
 
 
 def decode_request_body(raw: bytes, string_fields: Iterable[str]) -> dict:

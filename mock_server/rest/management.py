@@ -9,10 +9,12 @@ from connexion import request
 from connexion.lifecycle import ConnexionResponse
 
 from mock_server import contract, messages
+from mock_server.domain import errors
 from mock_server.domain.service import CallMetadata, LifecycleService
 from mock_server.domain.world import Details
 from mock_server.grpc_front import codec
 from mock_server.rest.gateway import DECODED_BODY
+from mock_server.rest.json_body import TooDeep
 
 
 def protojson_timestamp(value: datetime) -> str:
@@ -60,6 +62,9 @@ def handler_for(service: LifecycleService, operation_id: str) -> Callable:
 
     def read(path_fields: dict[str, str]) -> ConnexionResponse:
         body = request.scope.get("extensions", {}).get(DECODED_BODY) or {}
+        known = messages.field_names(rpc.name)
+        if any(isinstance(value, TooDeep) and key in known for key, value in body.items()):
+            raise errors.invalid_argument(messages.TOO_DEEP)
         # Decoded before the call, as the gateway does; the path then overrides the body.
         fields = messages.request_fields(messages.parse_json_request(rpc.name, body))
         fields.update(path_fields)
