@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
 import time
 import warnings
@@ -88,6 +89,9 @@ class MockInstance:
         import httpx
 
         headers = {**self.headers, **options.pop("headers", {})}
+        # httpx builds and loads a new TLS context per client (about 50 ms) although the mock
+        # speaks plain HTTP; one shared context keeps a client per test cheap.
+        options.setdefault("verify", self._mock._tls_context())
         return httpx.Client(base_url=self._mock.url, headers=headers, **options)
 
     def delete(self) -> None:
@@ -131,6 +135,7 @@ class ZitadelMock:
         self._stack: contextlib.ExitStack | None = None
         self._thread: threading.Thread | None = None
         self._http: Any = None
+        self._tls: ssl.SSLContext | None = None
         self.default = MockInstance(self.server.instances.default, self)
 
     # --- what a test reads ----------------------------------------------------------------
@@ -246,6 +251,11 @@ class ZitadelMock:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            self._tls = ssl.create_default_context()
+        return self._tls
 
     def _address(self) -> str:
         return f"[{self._host}]" if ":" in self._host else self._host
