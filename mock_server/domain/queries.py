@@ -10,7 +10,7 @@ docs/zitadel-read-facts.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -311,13 +311,13 @@ _USER_SORT_KEYS: dict[str, Callable[[User], Any]] = {
 }
 
 
-def _users_of(world: World, org_id: str) -> Iterable[User]:
-    for user in world.users.values():
-        if user.resource_owner != org_id:
+def _owned_by(world: World, aggregates: Iterable[Any], org_id: str, gone: Any) -> Iterator[Any]:
+    """The org's objects as the projections show them; a removed one has left its projection."""
+    for aggregate in aggregates:
+        if aggregate.resource_owner != org_id:
             continue
-        seen = _visible(world, user)
-        # A removed user leaves the user projection.
-        if seen is not None and seen.state is not UserState.DELETED:
+        seen = _visible(world, aggregate)
+        if seen is not None and seen.state is not gone:
             yield seen
 
 
@@ -337,7 +337,10 @@ def list_users(world: World, caller: Caller, request: Mapping[str, Any]) -> Page
     offset, limit, asc = _paging(request)
     views = [
         view
-        for view in (_user_view(world, u) for u in _users_of(world, caller.org_id))
+        for view in (
+            _user_view(world, u)
+            for u in _owned_by(world, world.users.values(), caller.org_id, UserState.DELETED)
+        )
         if all(_user_matches(view, q) for q in queries)
     ]
     column = request.get("sorting_column") or "USER_FIELD_NAME_UNSPECIFIED"
@@ -364,15 +367,6 @@ ACTION_STATES = {
     ActionState.INACTIVE: "ACTION_STATE_INACTIVE",
     ActionState.ACTIVE: "ACTION_STATE_ACTIVE",
 }
-
-
-def _actions_of(world: World, org_id: str) -> Iterable[Action]:
-    for action in world.actions.values():
-        if action.resource_owner != org_id:
-            continue
-        seen = _visible(world, action)
-        if seen is not None and seen.state is not ActionState.REMOVED:
-            yield seen
 
 
 def _action_matches(action: Action, query: Mapping[str, Any]) -> bool:
@@ -403,7 +397,9 @@ def list_actions(world: World, caller: Caller, request: Mapping[str, Any]) -> Pa
     # The sorting column is dropped on the way to SearchActions, so neither it nor asc orders
     # anything: the rows come in the projection's own order, which is the order of creation.
     actions = [
-        a for a in _actions_of(world, caller.org_id) if all(_action_matches(a, q) for q in queries)
+        a
+        for a in _owned_by(world, world.actions.values(), caller.org_id, ActionState.REMOVED)
+        if all(_action_matches(a, q) for q in queries)
     ]
     return _page(actions, offset, limit)
 
