@@ -311,7 +311,7 @@ class _Loader:
         if unknown:
             raise FixtureError(f"{where}: unknown roles {unknown}")
         membership = Membership(user.id, scope, roles, scope_id)
-        self.world.memberships.append(membership)
+        self.world.add_membership(membership)
         return membership
 
     def token(self, entry: dict) -> Token:

@@ -200,6 +200,8 @@ class World:
         self.actions: dict[str, Action] = {}
         self.user_grants: dict[str, UserGrant] = {}
         self.memberships: list[Membership] = []
+        # Every authenticated call looks its caller's memberships up: by user, not by scan.
+        self._memberships_by_user: dict[str, list[Membership]] = {}
         self.tokens: dict[str, Token] = {}
         # The latest events only: the history a client can observe lives in each aggregate's
         # sequence and dates, so a long-running mock must not grow by every transition.
@@ -300,7 +302,11 @@ class World:
         return org_id in self.orgs
 
     def memberships_of(self, user_id: str) -> list[Membership]:
-        return [m for m in self.memberships if m.user_id == user_id]
+        return self._memberships_by_user.get(user_id, [])
+
+    def add_membership(self, membership: Membership) -> None:
+        self.memberships.append(membership)
+        self._memberships_by_user.setdefault(membership.user_id, []).append(membership)
 
     def revoke_tokens_of(self, user_id: str) -> None:
         for token in self.tokens.values():
