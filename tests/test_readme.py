@@ -148,3 +148,96 @@ def _block_after(marker: str) -> list[str]:
     block = re.search(r"```sh\n(.*?)```", text.split(marker, 1)[1], re.S)
     assert block, f"a sh block follows {marker!r}"
     return block.group(1).splitlines()
+
+
+# ---- "Use it in your own tests" -----------------------------------------------------------
+
+OWN_TESTS = "Use it in your own tests"
+
+
+def _section(heading: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    return text.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def _python_examples() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", _section(OWN_TESTS), re.S)
+
+
+def test_readme_own_tests_section_has_a_pytest_and_an_httpx_example():
+    examples = _python_examples()
+    assert len(examples) == 2
+    pytest_example, httpx_example = examples
+    assert "zitadel_instance" in pytest_example and pytest_example.startswith("# test_")
+    assert "httpx.ASGITransport(app=mock.app)" in httpx_example
+    assert "from mock_server import ZitadelMock" in httpx_example
+
+
+def test_readme_pytest_example_passes_as_pasted(tmp_path):
+    example = _python_examples()[0]
+    name = example.splitlines()[0].removeprefix("# ").strip()
+    (tmp_path / name).write_text(example)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")  # none of this repository's settings
+    result = subprocess.run(
+        # schemathesis's own plugin only costs start-up time here
+        [sys.executable, "-m", "pytest", "-q", "-W", "error", "-p", "no:schemathesis", name],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "1 passed" in output, output
+    assert "warning" not in output.lower(), output
+
+
+def test_readme_httpx_example_runs_as_pasted(tmp_path):
+    script = tmp_path / "example.py"
+    script.write_text(_python_examples()[1])
+    result = subprocess.run(
+        [sys.executable, "-W", "error", str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    url, status, sequence = result.stdout.split()
+    assert url.startswith("http://127.0.0.1:") and status == "200" and sequence.isdigit()
+
+
+def test_readme_instance_curl_examples_work_as_pasted(fresh_mock_url):
+    """The block runs as one shell script, as pasted, with only the port changed; each curl
+    reports its status after its body."""
+    port = fresh_mock_url.rsplit(":", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", _section(OWN_TESTS), re.S).group(1)
+    lines = [line for line in block.splitlines() if line and not line.startswith("#")]
+    assert lines[0].startswith("curl -X POST http://localhost:8080/_mock/v1/instances")
+    assert any("http://ci-42.localhost:8080/management/v1/" in line for line in lines)
+    script = "\n".join(
+        f"{line} -sS -w '\\n@@%{{http_code}}@@\\n'" if line.startswith("curl ") else line
+        for line in block.replace(":8080", f":{port}").splitlines()
+    )
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    answers = re.findall(r"(.*?)\n@@(\d{3})@@\n", result.stdout, re.S)
+    statuses = [int(status) for _, status in answers]
+    assert statuses == [201, 200, 200, 200, 204, 200, 204], answers
+    bodies = [json.loads(body) if body.strip() else None for body, _ in answers]
+    created = bodies[0]
+    assert created["name"] == "ci-42" and created["base_url"] == f"http://ci-42.localhost:{port}"
+    assert created["tokens"]["instance_owner"].startswith("admin-pat-")
+    assert bodies[2]["user"]["state"] == "USER_STATE_INACTIVE"  # on ci-42's own host
+    assert bodies[3]["user"]["state"] == "USER_STATE_INACTIVE"  # the same, by header
+    assert [i["name"] for i in bodies[5]["instances"]] == ["default", "ci-42"]
+    # ci-42 was reset, the default instance never touched: the user is active in both
+    status, body = _run_curl(
+        "curl http://localhost:8080/management/v1/users/282274986523091618 "
+        "-H 'Authorization: Bearer admin-pat'",
+        fresh_mock_url,
+    )
+    assert (status, body["user"]["state"]) == (200, "USER_STATE_ACTIVE")
+    status, body = _run_curl("curl http://localhost:8080/_mock/v1/instances", fresh_mock_url)
+    assert [i["name"] for i in body["instances"]] == ["default"]
