@@ -171,6 +171,9 @@ def test_new_instance(zitadel_mock: ZitadelMock):
         instance.delete()
     with mock.client(headers={**instance.headers, **bearer(token)}) as client:
         assert client.get("/management/v1/orgs/me").status_code == 401  # gone with its instance
+    instance.delete()  # gone already: nothing to do
+    mock.default.delete()  # the default instance stays
+    assert mock.server.instances.default.world is mock.world
 
 
 def test_the_fixtures_of_the_plugin(zitadel_mock: ZitadelMock, zitadel_instance: MockInstance):
