@@ -9,7 +9,9 @@ they have judged already.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import connexion
 from connexion.middleware import MiddlewarePosition
@@ -34,6 +36,7 @@ from mock_server.domain.service import LifecycleService
 from mock_server.domain.world import World
 from mock_server.fixtures import DEFAULT_SEED, build_world, world_factory
 from mock_server.grpc_front import GrpcWebApp, is_grpc_web
+from mock_server.journal import DEFAULT_JOURNAL_SIZE
 from mock_server.rest import control as control_plane
 from mock_server.rest import gateway, management
 from mock_server.rest.control import CONTROL_BASE_PATH, ControlPlaneGuard
@@ -127,6 +130,8 @@ def create_mock(
     strict_instances: bool = False,
     max_instances: int = DEFAULT_MAX_INSTANCES,
     instance_idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+    journal_size: int = DEFAULT_JOURNAL_SIZE,
+    faults: Iterable[Mapping[str, Any]] = (),
 ) -> MockServer:
     """The mock's app on one world.
 
@@ -135,6 +140,8 @@ def create_mock(
     ``max_resources`` caps what the control plane may add to the world.
     The other instances are created through the control plane (or :class:`ZitadelMock`);
     ``strict_instances`` answers hosts that name none as ZITADEL answers an unknown instance.
+    ``journal_size`` bounds each instance's journal; ``faults`` (their JSON form, see
+    :mod:`mock_server.faults`) are injected into the default instance from the start.
     """
 
     def initial_world() -> World:
@@ -151,7 +158,10 @@ def create_mock(
         strict=strict_instances,
         max_instances=max_instances,
         idle_timeout=instance_idle_timeout,
+        journal_size=journal_size,
     )
+    for fault in faults:
+        instances.default.faults.add(fault)
     service = LifecycleService(instances)
     admin = WorldAdmin(world, initial_world, max_resources=max_resources)
 

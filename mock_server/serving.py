@@ -13,6 +13,9 @@ handler, so ``@zitadel/node`` works against the REST port. Here:
 * a request head httptools refuses but Go's net/http parses (a method such as ``BREW``, a raw
   non-ASCII byte or a path over llhttp's limits, up to Go's DefaultMaxHeaderBytes) is handed,
   with its bytes, to uvicorn's h11 protocol, so it is routed (404 / 405 envelopes);
+* every request's scope carries its asyncio transport under ``extensions["zitadel.transport"]``
+  (:mod:`mock_server.connection`), which ASGI does not give an app, so that an injected fault
+  can drop the connection;
 * what neither parses gets Go's own plain answer (``400 Bad Request`` or ``431 Request Header
   Fields Too Large``, then close), as net/http's server writes before any handler runs.
 
@@ -40,6 +43,8 @@ import httptools
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from mock_server.connection import TRANSPORT_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -197,6 +202,13 @@ class H11Fallback(H11Protocol):
         self._deadline.disarm()
         super().connection_lost(exc)
 
+    def handle_events(self) -> None:
+        super().handle_events()
+        # A request found here has its cycle built and its app task scheduled, not started.
+        if self.cycle is not None:
+            extensions = self.cycle.scope.setdefault("extensions", {})  # type: ignore[typeddict-item]
+            extensions.setdefault(TRANSPORT_KEY, self.transport)
+
     def send_400_response(self, msg: str) -> None:
         too_large = len(self.conn.trailing_data[0]) > MAX_HEADER_BYTES
         _answer_and_close(self, GO_431 if too_large else GO_400)
@@ -282,6 +294,9 @@ class OnePortProtocol(HttpToolsProtocol):
         self._between_messages = False
         self._deadline.arm(self.loop)
         super().on_message_begin()
+        # The connection, for faults that drop it (mock_server.connection): ASGI has no
+        # handle on it otherwise.
+        self.scope["extensions"] = {TRANSPORT_KEY: self.transport}  # type: ignore[typeddict-unknown-key]
 
     def on_headers_complete(self) -> None:
         # httptools.parse_url refuses a URL over 64 KB (16-bit offsets) right here, which

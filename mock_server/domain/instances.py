@@ -21,6 +21,8 @@ from typing import Any
 from mock_server.domain import errors
 from mock_server.domain.commands import PROFILES, Profile
 from mock_server.domain.world import World
+from mock_server.faults import Faults
+from mock_server.journal import DEFAULT_JOURNAL_SIZE, Journal
 
 DEFAULT_MAX_INSTANCES = 1000
 DEFAULT_IDLE_TIMEOUT = 30 * 60.0
@@ -36,7 +38,8 @@ WorldFactory = Callable[[int, dict[str, Any] | None, bool], World]
 
 @dataclass(eq=False)
 class Instance:
-    """One virtual instance: its world, how it behaves, and how to build it anew."""
+    """One virtual instance: its world, how it behaves, and how to build it anew; its journal
+    of calls and its injected faults, which a reset of the world leaves as they are."""
 
     id: str
     name: str
@@ -46,6 +49,8 @@ class Instance:
     rebuild: Callable[[], World]
     is_default: bool = False
     last_used: float = field(default=0.0, repr=False)
+    journal: Journal = field(default_factory=Journal, repr=False)
+    faults: Faults = field(default_factory=Faults, repr=False)
 
     def tokens(self) -> list[dict[str, str]]:
         """Every token of the instance, with its user and org."""
@@ -112,8 +117,11 @@ class Instances:
         max_instances: int = DEFAULT_MAX_INSTANCES,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         clock: Callable[[], float] = time.monotonic,
+        journal_size: int = DEFAULT_JOURNAL_SIZE,
     ) -> None:
         self._lock = threading.Lock()
+        Journal(journal_size)  # refuse a bad size now, not at the first new instance
+        self.journal_size = journal_size
         self._factory = factory
         self._clock = clock
         self.strict = strict
@@ -127,6 +135,7 @@ class Instances:
             profile=profile,
             rebuild=rebuild_default,
             is_default=True,
+            journal=Journal(journal_size),
         )
         self._default_hosts = {normalize_host(h) for h in default_hosts}
         self._by_host: dict[str, Instance] = {}
@@ -242,6 +251,7 @@ class Instances:
                 profile=chosen,
                 rebuild=build,
                 last_used=self._clock(),
+                journal=Journal(self.journal_size),
             )
             self._by_id[instance.id] = instance
             self._by_host[host] = instance

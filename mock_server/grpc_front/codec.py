@@ -18,7 +18,7 @@ from google.rpc import status_pb2
 
 from mock_server import contract, messages, status
 from mock_server.domain.errors import ZitadelError
-from mock_server.domain.service import CallMetadata, LifecycleService
+from mock_server.domain.service import CallMetadata, LifecycleService, Plan
 from mock_server.domain.world import Details
 from mock_server.grpc_front.gen.zitadel import management_pb2, message_pb2, object_pb2
 
@@ -48,15 +48,18 @@ def fields_of(request: Message) -> dict[str, str]:
     return {field.name: getattr(request, field.name) for field in request.DESCRIPTOR.fields}
 
 
-def metadata_from_pairs(pairs: Iterable[tuple[str, str | bytes]]) -> CallMetadata:
-    """The call metadata of gRPC metadata or HTTP headers; keys compare case-insensitively."""
+def metadata_from_pairs(
+    pairs: Iterable[tuple[str, str | bytes]], transport: str = "direct"
+) -> CallMetadata:
+    """The call metadata of gRPC metadata or HTTP headers; keys compare case-insensitively.
+    ``transport`` names the front (rest, grpc-web, grpc) for the journal."""
     found: dict[str, str] = {}
     for key, value in pairs:
         key = key.lower()
         if key in _METADATA_KEYS and key not in found:
             found[key] = value.decode("latin-1") if isinstance(value, bytes) else value
     host = next(filter(None, (_host_of(key, found.get(key)) for key in INSTANCE_HOST_KEYS)), None)
-    return CallMetadata(found.get(AUTHORIZATION_KEY), found.get(ORG_ID_KEY), host)
+    return CallMetadata(found.get(AUTHORIZATION_KEY), found.get(ORG_ID_KEY), host, transport)
 
 
 def _host_of(key: str, value: str | None) -> str | None:
@@ -108,11 +111,16 @@ def status_details_bin(error: ZitadelError) -> bytes | None:
 
 
 def invoke(
-    service: LifecycleService, rpc_name: str, request: Message, metadata: CallMetadata
+    service: LifecycleService,
+    rpc_name: str,
+    request: Message,
+    metadata: CallMetadata,
+    plan: Plan | None = None,
 ) -> Message:
-    """One call through the domain; raises ZitadelError."""
+    """One call through the domain; raises ZitadelError. Without a ``plan`` the injected
+    latency is slept in this thread (see :meth:`LifecycleService.call`)."""
     if contract.rpcs()[rpc_name].is_read:
-        view = service.call(rpc_name, messages.request_fields(request), metadata)
+        view = service.call(rpc_name, messages.request_fields(request), metadata, plan)
         return messages.read_response(rpc_name, view)
-    details = service.call(rpc_name, fields_of(request), metadata)
+    details = service.call(rpc_name, fields_of(request), metadata, plan)
     return response_message(rpc_name, details)

@@ -23,6 +23,7 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_g
 from mock_server import status
 from mock_server.domain.errors import ZitadelError
 from mock_server.domain.service import LifecycleService
+from mock_server.faults import ConnectionDropped
 from mock_server.grpc_front import codec, gen
 from mock_server.grpc_front.gen.zitadel import management_pb2_grpc
 
@@ -44,9 +45,14 @@ class ManagementServicer(management_pb2_grpc.ManagementServiceServicer):
         self._service = service
 
     def _call(self, rpc_name: str, request: Message, context: grpc.ServicerContext) -> Message:
-        metadata = codec.metadata_from_pairs(context.invocation_metadata())
+        metadata = codec.metadata_from_pairs(context.invocation_metadata(), transport="grpc")
         try:
+            # Injected latency is slept here, in this call's worker thread.
             return codec.invoke(self._service, rpc_name, request, metadata)
+        except ConnectionDropped:
+            # An injected drop: RST_STREAM, the client sees CANCELLED and no status.
+            context.cancel()
+            return None  # type: ignore[return-value]
         except ZitadelError as error:
             abort(context, error)
 
@@ -112,7 +118,7 @@ class _OtherManagementMethods(grpc.GenericRpcHandler):
         rpc_name = method[len(codec.METHOD_PREFIX) :]
 
         def unimplemented(_request: bytes, context: grpc.ServicerContext):
-            metadata = codec.metadata_from_pairs(context.invocation_metadata())
+            metadata = codec.metadata_from_pairs(context.invocation_metadata(), transport="grpc")
             try:
                 self._service.call(rpc_name, {}, metadata)
             except ZitadelError as error:

@@ -16,6 +16,7 @@ unexpected exception becomes INTERNAL: a client never sees a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
@@ -27,9 +28,10 @@ from google.protobuf.message import DecodeError, Message
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
-from mock_server import status
+from mock_server import connection, status
 from mock_server.domain.errors import Code, ZitadelError
-from mock_server.domain.service import LifecycleService
+from mock_server.domain.service import CallMetadata, LifecycleService
+from mock_server.faults import ConnectionDropped
 from mock_server.grpc_front import codec
 from mock_server.http_body import BodyTooLarge, read_body
 
@@ -177,7 +179,17 @@ class GrpcWebApp:
         wire = _wire(content_type)
         try:
             body = await _read_grpc_web_body(receive)
-            response = self._answer(scope["path"], headers, wire, body)
+            rpc_name, request, metadata = self._decode(scope["path"], headers, wire, body)
+            # Injected latency is awaited, never slept: the event loop serves other calls.
+            plan = self.service.plan(rpc_name, metadata)
+            if plan.delay:
+                await asyncio.sleep(plan.delay)
+            try:
+                response = codec.invoke(self.service, rpc_name, request, metadata, plan)
+            except ConnectionDropped as dropped:
+                if await connection.drop(scope):
+                    return
+                raise dropped.undeliverable() from None
             error = None
         except ZitadelError as failure:
             response, error = None, failure
@@ -200,7 +212,11 @@ class GrpcWebApp:
         )
         await send({"type": "http.response.body", "body": payload})
 
-    def _answer(self, path: str, headers: Headers, wire: _Wire, body: bytes) -> Message:
+    def _decode(
+        self, path: str, headers: Headers, wire: _Wire, body: bytes
+    ) -> tuple[str, Message, CallMetadata]:
+        """The RPC, its request message and its metadata, or the gRPC status that refuses
+        the request before any RPC runs."""
         if wire.codec != "proto":
             # grpc-go's answer to a content-subtype without a registered codec.
             raise _failure(
@@ -218,7 +234,7 @@ class GrpcWebApp:
             raise _failure(Code.UNIMPLEMENTED, f"malformed method name: {path!r}")
         if service_name != codec.SERVICE_NAME:
             raise _failure(Code.UNIMPLEMENTED, f"unknown service {service_name}")
-        metadata = codec.metadata_from_pairs(headers.items())
+        metadata = codec.metadata_from_pairs(headers.items(), transport="grpc-web")
         request_class = codec.request_class(rpc_name)
         if request_class is None:
             # Not one of the eight: the domain words the UNIMPLEMENTED, as on native gRPC.
@@ -229,7 +245,7 @@ class GrpcWebApp:
             request = request_class.FromString(message)
         except DecodeError as exc:
             raise _failure(Code.INTERNAL, f"grpc: error unmarshalling request: {exc}") from None
-        return codec.invoke(self.service, rpc_name, request, metadata)
+        return rpc_name, request, metadata
 
 
 async def _read_grpc_web_body(receive: Receive) -> bytes:

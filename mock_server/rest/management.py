@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from connexion import request
 from connexion.lifecycle import ConnexionResponse
 
-from mock_server import contract, messages
+from mock_server import connection, contract, messages
 from mock_server.domain import errors
 from mock_server.domain.service import CallMetadata, LifecycleService
 from mock_server.domain.world import Details
+from mock_server.faults import ConnectionDropped
 from mock_server.grpc_front import codec
 from mock_server.rest.gateway import DECODED_BODY
 from mock_server.rest.json_body import TooDeep
@@ -41,7 +43,7 @@ def details_json(details: Details, date_field: str) -> dict[str, str]:
 def metadata_from_headers() -> CallMetadata:
     # grpc-gateway forwards Authorization and every x-zitadel-* header (any case) as metadata,
     # and the host the instance is chosen by.
-    return codec.metadata_from_pairs(request.headers.items())
+    return codec.metadata_from_pairs(request.headers.items(), transport="rest")
 
 
 def handler_for(service: LifecycleService, operation_id: str) -> Callable:
@@ -56,11 +58,26 @@ def handler_for(service: LifecycleService, operation_id: str) -> Callable:
         given = {"id": id, "user_id": user_id, "grant_id": grant_id}
         fields = {name: given[name] or "" for name in field_names}
         if rpc.is_read:
-            return read(fields)
-        details = service.call(rpc.name, fields, metadata_from_headers())
-        return {"details": details_json(details, rpc.date_field)}, 200
+            fields = read_fields(fields)
+        metadata = metadata_from_headers()
+        # Injected latency is awaited here, never slept: the event loop serves other calls.
+        plan = service.plan(rpc.name, metadata)
+        if plan.delay:
+            await asyncio.sleep(plan.delay)
+        try:
+            result = service.call(rpc.name, fields, metadata, plan)
+        except ConnectionDropped as dropped:
+            if await connection.drop(request.scope):
+                return ConnexionResponse(status_code=499, body=b"")  # nobody reads it
+            raise dropped.undeliverable() from None
+        if rpc.is_read:
+            answer = messages.read_response(rpc.name, result)
+            return ConnexionResponse(
+                200, body=messages.protojson(answer), content_type="application/json"
+            )
+        return {"details": details_json(result, rpc.date_field)}, 200
 
-    def read(path_fields: dict[str, str]) -> ConnexionResponse:
+    def read_fields(path_fields: dict[str, str]) -> dict:
         body = request.scope.get("extensions", {}).get(DECODED_BODY) or {}
         known = messages.field_names(rpc.name)
         if any(isinstance(value, TooDeep) and key in known for key, value in body.items()):
@@ -68,11 +85,7 @@ def handler_for(service: LifecycleService, operation_id: str) -> Callable:
         # Decoded before the call, as the gateway does; the path then overrides the body.
         fields = messages.request_fields(messages.parse_json_request(rpc.name, body))
         fields.update(path_fields)
-        view = service.call(rpc.name, fields, metadata_from_headers())
-        answer = messages.read_response(rpc.name, view)
-        return ConnexionResponse(
-            200, body=messages.protojson(answer), content_type="application/json"
-        )
+        return fields
 
     handle.__name__ = rpc.name
     return handle
