@@ -233,6 +233,12 @@ def test_control_plane_spec_lives_outside_zitadels_paths() -> None:
         if key != "parameters"
     }
     assert operation_ids == {
+        "list_calls",
+        "clear_calls",
+        "create_fault",
+        "list_faults",
+        "clear_faults",
+        "delete_fault",
         "create_instance",
         "list_instances",
         "get_instance",

@@ -1,5 +1,5 @@
 """The control plane: a guard in front of it, and its connexion handlers (JSON in, one
-WorldAdmin call, JSON out)."""
+WorldAdmin, InstanceAdmin, journal or faults call, JSON out)."""
 
 from __future__ import annotations
 
@@ -165,6 +165,43 @@ def handlers(instances: Instances, default_admin: WorldAdmin) -> dict[str, Calla
         state = body.get("state") if isinstance(body, dict) else None
         return admin().set_state(kind, id, state), 200
 
+    async def list_calls(
+        rpc: str | None = None,
+        outcome: str | None = None,
+        since: str | None = None,
+        transport: str | None = None,
+    ):
+        filters = {"rpc": rpc, "outcome": outcome, "since": since, "transport": transport}
+        given = {name: value for name, value in filters.items() if value}
+        try:
+            found = current()[0].journal.calls(**given)
+        except ValueError as exc:
+            raise errors.invalid_argument(str(exc)) from None
+        return {"calls": [call.to_json() for call in found]}, 200
+
+    async def clear_calls():
+        current()[0].journal.clear()
+        return ConnexionResponse(204, body=b"")
+
+    async def create_fault():
+        try:
+            fault = current()[0].faults.add(await _json_body())
+        except ValueError as exc:
+            raise errors.invalid_argument(str(exc)) from None
+        return fault.to_json(), 201
+
+    async def list_faults():
+        return {"faults": current()[0].faults.to_json()}, 200
+
+    async def clear_faults():
+        current()[0].faults.clear()
+        return ConnexionResponse(204, body=b"")
+
+    async def delete_fault(id: str):
+        if not current()[0].faults.remove(id):
+            raise errors.not_found(f"fault {id!r} not found")
+        return ConnexionResponse(204, body=b"")
+
     async def create_instance():
         return instance_admin.create(await _json_body(), _base()), 201
 
@@ -179,6 +216,12 @@ def handlers(instances: Instances, default_admin: WorldAdmin) -> dict[str, Calla
         return ConnexionResponse(204, body=b"")
 
     return {
+        "list_calls": list_calls,
+        "clear_calls": clear_calls,
+        "create_fault": create_fault,
+        "list_faults": list_faults,
+        "clear_faults": clear_faults,
+        "delete_fault": delete_fault,
         "create_instance": create_instance,
         "list_instances": list_instances,
         "get_instance": get_instance,
