@@ -14,6 +14,7 @@ import ssl
 import threading
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -23,7 +24,9 @@ from mock_server.admin import describe_instance, principal_tokens
 from mock_server.domain.errors import ZitadelError
 from mock_server.domain.instances import Instance
 from mock_server.domain.world import World
+from mock_server.faults import Fault
 from mock_server.fixtures import DEFAULT_SEED
+from mock_server.journal import Call, Journal
 
 if TYPE_CHECKING:
     import httpx
@@ -102,6 +105,67 @@ class MockInstance:
             return
         with contextlib.suppress(ZitadelError):
             self._mock.server.instances.delete(self.instance.id)
+
+    # --- the journal and injected faults (mock_server.journal, mock_server.faults) ------------
+
+    @property
+    def journal(self) -> Journal:
+        return self.instance.journal
+
+    def calls(self, rpc: str | None = None, **filters: Any) -> list[Call]:
+        """The calls this instance was sent, oldest first: ``rpc``, ``outcome`` (``ok``,
+        ``error``, a gRPC code name or number, an HTTP status), ``since`` (a call, an index or
+        a time), ``transport``, ``injected``, and request fields by proto name (``id=...``)."""
+        return self.instance.journal.calls(rpc, **filters)
+
+    def assert_called(self, rpc: str, times: int | None = None, **fields: Any) -> list[Call]:
+        """AssertionError, listing the calls made, unless ``rpc`` was called (``times``
+        times) with these request fields; returns the matching calls."""
+        return self.instance.journal.assert_called(rpc, times, **fields)
+
+    def assert_not_called(self, rpc: str, **fields: Any) -> None:
+        self.instance.journal.assert_not_called(rpc, **fields)
+
+    def clear_journal(self) -> None:
+        self.instance.journal.clear()
+
+    @contextlib.contextmanager
+    def inject(
+        self,
+        rpc: str = "*",
+        *,
+        code: int | str | None = None,
+        message: str | None = None,
+        error_id: str | None = None,
+        latency: float | tuple[float, float] | str | None = None,
+        drop: bool = False,
+        times: int | None = None,
+        fraction: float | None = None,
+        seed: int = 0,
+    ) -> Iterator[Fault]:
+        """A fault on this instance while the block runs: fail with ``code`` (a gRPC code
+        name or number; ``message``, ``error_id`` for an ErrorDetail), wait ``latency`` ms
+        (or a ``(min, max)`` range), or ``drop`` the connection; for the next ``times`` calls
+        or a seeded ``fraction`` of them. Raises ValueError for a fault that makes no sense."""
+        spec = {
+            "rpc": rpc,
+            "code": code,
+            "message": message,
+            "error_id": error_id,
+            "latency_ms": list(latency) if isinstance(latency, tuple) else latency,
+            "drop": drop,
+            "times": times,
+            "fraction": fraction,
+            "seed": seed,
+        }
+        fault = self.instance.faults.add({k: v for k, v in spec.items() if v is not None})
+        try:
+            yield fault
+        finally:
+            self.instance.faults.remove(fault.id)
+
+    def clear_faults(self) -> None:
+        self.instance.faults.clear()
 
 
 class ZitadelMock:
@@ -185,6 +249,27 @@ class ZitadelMock:
         """An isolated instance: ``name``, ``seed``, ``document`` (a fixture document),
         ``extend``, ``profile``, ``read_lag``; its tokens are its own."""
         return MockInstance(self.server.instances.create(**options), self)
+
+    # --- the default instance's journal and faults (see MockInstance) ----------------------
+
+    def calls(self, rpc: str | None = None, **filters: Any) -> list[Call]:
+        return self.default.calls(rpc, **filters)
+
+    def assert_called(self, rpc: str, times: int | None = None, **fields: Any) -> list[Call]:
+        return self.default.assert_called(rpc, times, **fields)
+
+    def assert_not_called(self, rpc: str, **fields: Any) -> None:
+        self.default.assert_not_called(rpc, **fields)
+
+    def clear_journal(self) -> None:
+        self.default.clear_journal()
+
+    def inject(self, rpc: str = "*", **fault: Any) -> contextlib.AbstractContextManager[Fault]:
+        """A fault on the default instance while the block runs; see MockInstance.inject."""
+        return self.default.inject(rpc, **fault)
+
+    def clear_faults(self) -> None:
+        self.default.clear_faults()
 
     # --- running ------------------------------------------------------------------------
 
