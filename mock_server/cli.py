@@ -16,8 +16,10 @@ from mock_server.admin import DEFAULT_MAX_RESOURCES, MAX_READ_LAG_MS
 from mock_server.domain.commands import DEFAULT_PROFILE, PROFILES
 from mock_server.domain.instances import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_INSTANCES
 from mock_server.domain.world import World
+from mock_server.faults import parse_fail_option, parse_latency_option
 from mock_server.fixtures import DEFAULT_SEED, FixtureError
 from mock_server.grpc_front.server import DEFAULT_GRPC_PORT, create_grpc_server, grpc_address
+from mock_server.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -107,6 +109,29 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="drop an instance unused for this long (default %(default)g)",
     )
     parser.add_argument(
+        "--latency",
+        type=_option(parse_latency_option),
+        metavar="MS",
+        help="delay every call by this long, fixed (200ms) or drawn from a range (100-300ms)",
+    )
+    parser.add_argument(
+        "--fail",
+        type=_option(parse_fail_option),
+        action="append",
+        default=[],
+        metavar="RPC=CODE[:FRACTION]",
+        help="fail calls of RPC (or * for all) with a gRPC code, by name or number, on every "
+        "call or on a fraction of them (seeded: the same calls fail on every run), e.g. "
+        "DeactivateUser=unavailable:0.1; repeatable",
+    )
+    parser.add_argument(
+        "--journal-size",
+        type=_journal_size,
+        default=DEFAULT_JOURNAL_SIZE,
+        metavar="N",
+        help="calls each instance's journal keeps, the latest (default %(default)s)",
+    )
+    parser.add_argument(
         "--shutdown-grace",
         type=float,
         default=serving.DEFAULT_SHUTDOWN_GRACE,
@@ -150,6 +175,29 @@ def _milliseconds(text: str) -> int:
     return value
 
 
+def _option(parse):
+    """An argparse type from one of mock_server.faults' parsers (which raise ValueError)."""
+
+    def convert(text: str):
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = parse.__name__
+    return convert
+
+
+def _journal_size(text: str) -> int:
+    try:
+        size = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= size <= MAX_JOURNAL_SIZE:
+        raise argparse.ArgumentTypeError(f"{text!r} is not between 1 and {MAX_JOURNAL_SIZE}")
+    return size
+
+
 def _table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
@@ -178,6 +226,7 @@ def describe(
     *,
     grpc_extra: str | None = None,
     control_token: str | None = None,
+    faults: Sequence[dict] = (),
 ) -> str:
     """The banner printed on start: where things are, the tokens, the seeded resources."""
     with world.lock:
@@ -225,6 +274,12 @@ def describe(
         f"  Read lag        {round(world.read_lag * 1000)} ms (reads trail writes)"
         if world.read_lag
         else "  Read lag        none (reads follow writes at once)",
+        f"  Faults          {'; '.join(_fault_text(f) for f in faults)}"
+        if faults
+        else "  Faults          none (--latency, --fail or POST /_mock/v1/faults inject some)",
+        f"  Journal         {base_url}/_mock/v1/journal (every call, per instance)"
+        if control
+        else "  Journal         kept, but without control plane only in-process",
         "",
         "Tokens (send as 'Authorization: Bearer <token>'; the org defaults to the user's own,",
         "choose another with the x-zitadel-orgid header):",
@@ -235,6 +290,21 @@ def describe(
         "",
     ]
     return "\n".join(parts)
+
+
+def _fault_text(fault: dict) -> str:
+    """``latency 100-300 ms on every RPC``, ``DeactivateUser fails UNAVAILABLE on 10%``."""
+    where = "every RPC" if fault["rpc"] == "*" else fault["rpc"]
+    parts = []
+    latency = fault.get("latency_ms")
+    if latency is not None:
+        low, high = latency if isinstance(latency, list) else (latency, latency)
+        span = f"{low:g}" if low == high else f"{low:g}-{high:g}"
+        parts.append(f"latency {span} ms on {where}")
+    if fault.get("code_name"):
+        share = f"{fault['fraction']:.0%} of calls" if fault.get("fraction") else "every call"
+        parts.append(f"{where} fails {fault['code_name']} on {share}")
+    return ", ".join(parts)
 
 
 def _control_line(base_url: str, control: bool, token: str | None) -> str:
@@ -273,6 +343,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_instances=args.max_instances,
             instance_idle_timeout=args.instance_idle_timeout,
             read_lag=args.read_lag / 1000,
+            journal_size=args.journal_size,
+            faults=[*([args.latency] if args.latency else []), *args.fail],
         )
     except (FixtureError, OSError) as exc:
         print(f"zitadel-mock: cannot load fixtures: {exc}", file=sys.stderr)
@@ -305,6 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             grpc_target,
             grpc_extra=grpc_extra,
             control_token=control_token,
+            faults=mock.instances.default.faults.to_json(),
         )
         print(banner, flush=True)
         serving.serve(
