@@ -241,3 +241,107 @@ def test_readme_instance_curl_examples_work_as_pasted(fresh_mock_url):
     assert (status, body["user"]["state"]) == (200, "USER_STATE_ACTIVE")
     status, body = _run_curl("curl http://localhost:8080/_mock/v1/instances", fresh_mock_url)
     assert [i["name"] for i in body["instances"]] == ["default"]
+
+
+# ---- "Test controls: the journal and injected faults" ---------------------------------------
+
+CONTROLS = "Test controls: the journal and injected faults"
+
+
+def _controls_blocks(kind: str) -> list[str]:
+    return re.findall(rf"```{kind}\n(.*?)```", _section(CONTROLS), re.S)
+
+
+def test_readme_controls_start_command_sets_the_faults_it_describes():
+    from mock_server.app import create_mock
+    from mock_server.cli import parse_args
+
+    (line,) = [line for line in _controls_blocks("sh")[0].splitlines() if line.strip()]
+    program, *argv = shlex.split(line)
+    assert program == "zitadel-mock"
+    args = parse_args(argv)
+    faults = create_mock(faults=[args.latency, *args.fail]).instances.default.faults.to_json()
+    assert [(f["rpc"], f["latency_ms"], f["code_name"], f["fraction"]) for f in faults] == [
+        ("*", [100, 300], None, None),
+        ("DeactivateUser", None, "UNAVAILABLE", 0.1),
+    ]
+
+
+def test_readme_controls_curl_examples_work_as_pasted(fresh_mock_url):
+    lines = [line for line in _controls_blocks("sh")[1].splitlines() if line.startswith("curl ")]
+    answers = []
+    for line in lines:
+        argv = shlex.split(line.replace("http://localhost:8080", fresh_mock_url))
+        result = subprocess.run(
+            [*argv, "-sS", "-w", "\n%{http_code}"], capture_output=True, text=True, timeout=30
+        )
+        body, _, status = result.stdout.rpartition("\n")
+        answers.append((result.returncode, int(status), json.loads(body) if body else None))
+    codes = [(returncode, status) for returncode, status, _ in answers]
+    # curl exits 52 on the dropped connection: "Empty reply from server"
+    assert (
+        codes
+        == [(0, 201), (0, 503), (0, 201), (0, 201), (0, 200), (52, 0)]
+        + [(0, 200)] * 3
+        + [(0, 204)] * 2
+    ), answers
+    bodies = [body for _, _, body in answers]
+    assert bodies[1]["details"][0]["id"] == "MOCK-1"
+    assert bodies[1]["message"] == "try again later (MOCK-1)"
+    failed = bodies[6]["calls"]
+    assert [(c["rpc"], c["code"], c["injected"]) for c in failed] == [
+        ("DeactivateUser", 14, True),
+        ("ListUsers", 14, True),
+    ]
+    assert failed[0]["delay_ms"] == 0 and bodies[6]["calls"][1]["fault"] == "3"
+    assert [c["rpc"] for c in bodies[7]["calls"]] == ["DeactivateUser"]
+    assert [f["rpc"] for f in bodies[8]["faults"]] == ["GetMyOrg"]  # the drop was used up
+    # The JSON shown is a journal record: the same fields, and these values.
+    (shown,) = _controls_blocks("json")
+    shown = json.loads(shown)
+    assert shown.keys() == failed[0].keys()
+    for key in ("rpc", "caller", "token", "org", "fields", "code", "error_id", "message"):
+        assert shown[key] == failed[0][key], key
+    # The user stayed active and the world holds no faults and no calls now.
+    status, body = _run_curl(
+        "curl http://localhost:8080/management/v1/users/282274986523091618 "
+        "-H 'Authorization: Bearer admin-pat'",
+        fresh_mock_url,
+    )
+    assert (status, body["user"]["state"]) == (200, "USER_STATE_ACTIVE")
+    status, body = _run_curl("curl http://localhost:8080/_mock/v1/journal", fresh_mock_url)
+    assert [c["rpc"] for c in body["calls"]] == ["GetUserByID"]
+
+
+def test_readme_controls_pytest_example_passes_as_pasted(tmp_path):
+    (example,) = _controls_blocks("python")
+    name = example.splitlines()[0].removeprefix("# ").strip()
+    (tmp_path / name).write_text(example)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-W", "error", "-p", "no:schemathesis", name],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "2 passed" in output, output
+
+
+def test_readme_controls_failure_message_is_what_the_assertion_says():
+    from starlette.testclient import TestClient
+
+    from mock_server import ZitadelMock
+
+    shown = re.search(r"says:\n\n```\n(.*?)```", _section(CONTROLS), re.S).group(1)
+    mock = ZitadelMock()
+    instance = mock.new_instance()
+    token = instance.tokens["instance_owner"]
+    client = TestClient(mock.app, headers={**instance.headers, "Authorization": f"Bearer {token}"})
+    with instance.inject("DeactivateUser", code="unavailable", times=1):
+        for _ in range(2):
+            client.post("/management/v1/users/282274986523091618/_deactivate", json={})
+    with pytest.raises(AssertionError) as failure:
+        instance.assert_called("DeactivateUser", times=3)
+    assert f"AssertionError: {failure.value}\n" == shown
