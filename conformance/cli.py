@@ -28,6 +28,10 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     )
     parser.add_argument("url", nargs="?", help="root URL of the target, e.g. http://localhost:8080")
     parser.add_argument("--token", help="access token or PAT of the caller (ZITADEL_TOKEN)")
+    parser.add_argument(
+        "--control-token",
+        help="token of our mock's control plane, if it needs one (ZITADEL_CONTROL_TOKEN)",
+    )
     parser.add_argument("--org-id", help="the caller's own org id (ZITADEL_ORG_ID)")
     parser.add_argument("--resources", metavar="FILE", help="resources file (ZITADEL_RESOURCES)")
     parser.add_argument("--profile", choices=PROFILES, help="v4 or v3 behaviour (ZITADEL_PROFILE)")
@@ -73,6 +77,7 @@ def pytest_args(args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
     options = {
         "--zitadel-url": args.url,
         "--zitadel-token": args.token,
+        "--zitadel-control-token": args.control_token,
         "--zitadel-org-id": args.org_id,
         "--zitadel-resources": args.resources,
         "--zitadel-profile": args.profile,

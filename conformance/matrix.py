@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 # Rule columns first (in the order a response is checked), then the scenario columns.
 RULE_COLUMNS = ("5xx", "status", "content-type", "schema", "details", "envelope")
@@ -141,6 +142,33 @@ class Matrix:
     def max_lag(self, operation: str) -> float | None:
         lags = self.lags.get(operation)
         return max(lags) if lags else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything recorded so far, as plain data (what an xdist worker sends back)."""
+        with self._lock:
+            cells = [
+                [op, column, c.evaluations, [list(f) for f in c.failures], c.errors, c.skips]
+                for (op, column), c in self.cells.items()
+                if c.evaluations or c.failures or c.errors or c.skips
+            ]
+            return {"cells": cells, "notes": list(self.notes), "lags": dict(self.lags)}
+
+    def merge(self, data: dict[str, Any]) -> None:
+        """Add what another session recorded (:meth:`to_dict`): counts add up, failures, errors,
+        skips and notes are joined without repeats, so the result is the matrix one session
+        running every test would have recorded."""
+        with self._lock:
+            for op, column, evaluations, failures, errors, skips in data["cells"]:
+                cell = self.cell(op, column)
+                cell.evaluations += evaluations
+                for rule, summary in failures:
+                    if (rule, summary) not in cell.failures:
+                        cell.failures.append((rule, summary))
+                cell.errors += [e for e in errors if e not in cell.errors]
+                cell.skips += [s for s in skips if s not in cell.skips]
+            self.notes += [n for n in data["notes"] if n not in self.notes]
+            for op, lags in data["lags"].items():
+                self.lags.setdefault(op, []).extend(lags)
 
     def finalize(self, ran: set[str], hints: dict[tuple[str, str], str] | None = None) -> None:
         """Explain rule cells that stayed empty for operations whose traffic did run."""

@@ -5,17 +5,22 @@ collected, and nothing here touches other tests. Then::
 
     pytest --pyargs conformance.suite --zitadel-url http://localhost:8080 --zitadel-token T
 
+Under pytest-xdist (``-n auto``) every worker opens the target for itself and sends its matrix
+to the controller, which merges and renders them (:mod:`conformance.workers`).
+
 Imports stay light at module level: pytest loads this plugin in every run of this environment.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from conformance import workers
 from conformance.settings import OPTIONS, Settings, SettingsError, resolve
 
 if TYPE_CHECKING:
@@ -51,23 +56,39 @@ class SuiteState:
         self.links_ran = False
         self.restore_problems: list[str] = []
         self.started = time.monotonic()
+        self.worker = workers.worker_id(config)
+        self.lock = workers.SharedLock.for_config(config)
+        self.touched = False  # a test that may change resources ran in this session
+        self.header_parts: list[dict[str, Any]] = []  # the workers' (on the controller)
+        self.lock_files: set[Path] = set()
 
-    def open(self) -> Target:
+    def open(self, session: pytest.Session) -> Target:
         from conformance.target import TargetError, open_target
 
-        # A configuration the suite cannot work with ends the run at once, with one message
-        # instead of the same error on every test.
-        if self.error:
-            pytest.exit(
-                f"zitadel conformance: {self.error}", returncode=pytest.ExitCode.USAGE_ERROR
-            )
         if self.target is None:
-            assert self.settings is not None
+            assert self.error is not None or self.settings is not None
             try:
-                self.target = open_target(self.settings, self.matrix)
+                if self.error:
+                    raise TargetError(self.error)
+                assert self.settings is not None
+                self.target = open_target(self.settings, self.matrix, self.worker)
             except TargetError as exc:
-                pytest.exit(f"zitadel conformance: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+                self.stop(session, f"zitadel conformance: {exc}")
         return self.target
+
+    def stop(self, session: pytest.Session, message: str) -> None:
+        """A configuration the suite cannot work with ends the run at once, with one message
+        instead of the same error on every test."""
+        if self.worker is None:
+            pytest.exit(message, returncode=pytest.ExitCode.USAGE_ERROR)
+        # pytest.exit in an xdist worker crashes the controller; stopping is the worker's way.
+        session.shouldstop = message
+        pytest.fail(message, pytrace=False)
+
+    def may_share_resources(self) -> bool:
+        """Workers of this run may get the same resources (a resources file)."""
+        target = self.target
+        return self.worker is not None and target is not None and target.resources.shared
 
 
 _STATE = pytest.StashKey[SuiteState]()
@@ -142,18 +163,34 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 def zitadel_target(request: pytest.FixtureRequest) -> Any:
     """The target under test (:class:`conformance.target.Target`), provisioned and restored."""
     state = _state(request.config)
-    target = state.open()
+    target = state.open(request.session)
     yield target
-    state.restore_problems += target.restore()
+    if state.may_share_resources():
+        # Another worker may be in the middle of a scenario on the same resources: restore
+        # under the lock, and only if this worker changed anything.
+        if state.touched:
+            with state.lock.held():
+                state.restore_problems += target.restore()
+    else:
+        state.restore_problems += target.restore()
+    state.restore_problems += target.close()
 
 
 @pytest.fixture
 def zitadel_restore(request: pytest.FixtureRequest, zitadel_target: Any) -> Any:
-    """Puts every resource the suite may change back to active after the test."""
-    yield
-    problems = zitadel_target.restore()
+    """Puts every resource the suite may change back to active after the test.
+
+    Under xdist with resources every worker shares (a resources file), the test and its
+    restore run under the workers' lock.
+    """
+    state = _state(request.config)
+    state.touched = True
+    lock = state.lock.held() if state.may_share_resources() else contextlib.nullcontext()
+    with lock:
+        yield
+        problems = zitadel_target.restore()
     if problems:
-        _state(request.config).restore_problems += problems
+        state.restore_problems += problems
         pytest.fail("could not restore: " + "; ".join(problems), pytrace=False)
 
 
@@ -233,9 +270,83 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    state = _state(session.config)
+    if not state.configured or not workers.is_controller(session.config):
+        return
+    if not _names_the_suite(session.config):
+        return
+    # Workers cannot end the run with a usage error; what can be checked here is, once.
+    from conformance.target import TargetError, preflight
+
+    try:
+        if state.error:
+            raise TargetError(state.error)
+        assert state.settings is not None
+        preflight(state.settings)
+    except TargetError as exc:
+        pytest.exit(f"zitadel conformance: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+def _names_the_suite(config: pytest.Config) -> bool:
+    """The run's arguments include the suite (the controller collects nothing to tell)."""
+    import importlib.util
+
+    for arg in config.args:
+        name = arg.split("::", 1)[0]
+        path = Path(name)
+        if config.option.pyargs and not path.exists():
+            try:
+                found = importlib.util.find_spec(name)
+            except (ImportError, ValueError):
+                found = None
+            if found is None or found.origin is None:
+                continue
+            path = Path(found.origin).parent
+        path = path.resolve()
+        if path == SUITE_DIR or SUITE_DIR in path.parents or path in SUITE_DIR.parents:
+            return True
+    return False
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object | None) -> None:
+    """The controller: merge what a worker recorded as it goes down."""
+    state = _state(node.config)
+    output = getattr(node, "workeroutput", None) or {}
+    run_id = getattr(node, "workerinput", {}).get("testrunuid")
+    if run_id:
+        state.lock_files.add(workers.lock_path(run_id))
+    data = output.get(workers.OUTPUT_KEY)
+    if data is None or state.matrix is None:
+        if error is not None and state.matrix is not None:
+            state.matrix.notes.append(f"worker {node.gateway.id} went down: {error}")
+        return
+    state.matrix.merge(data["matrix"])
+    state.ran.update(data["ran"])
+    state.generated_ran.update(data["generated_ran"])
+    state.links_ran = state.links_ran or data["links_ran"]
+    state.restore_problems += data["restore_problems"]
+    if data["header"]:
+        state.header_parts.append(data["header"])
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = _state(session.config)
+    for path in state.lock_files:
+        path.unlink(missing_ok=True)
     if state.matrix is None or not state.ran:
+        return
+    if state.worker is not None:
+        # The controller finalizes: a cell one worker saw nothing for may be another's pass.
+        session.config.workeroutput[workers.OUTPUT_KEY] = {  # type: ignore[attr-defined]
+            "matrix": state.matrix.to_dict(),
+            "ran": sorted(state.ran),
+            "generated_ran": sorted(state.generated_ran),
+            "links_ran": state.links_ran,
+            "restore_problems": state.restore_problems,
+            "header": _header_part(state),
+        }
         return
     _finalize(state)
     if state.restore_problems:
@@ -269,6 +380,8 @@ def _finalize(state: SuiteState) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     state = _state(config)
+    if state.worker is not None:
+        return
     if state.matrix is None or not state.ran:
         if state.ignored:
             terminalreporter.write_line(
@@ -288,20 +401,42 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.write_line(f"verdict: {verdict}")
 
 
+def _header_part(state: SuiteState) -> dict[str, Any] | None:
+    """What the report header says about the target as this session saw it."""
+    target = state.target
+    if target is None:
+        return None
+    instance = target.resources.instance
+    where = f"instance {instance.name}" if instance is not None else target.resources.source
+    return {
+        "profile": target.profile,
+        "source": target.resources.source,
+        "generated": target.generated_counts,
+        "links_steps": sum(target.links_steps.values()),
+        "links_followed": target.links_followed,
+        "worker_line": f"{state.worker}: {where}" if state.worker else "",
+    }
+
+
 def _header(state: SuiteState) -> str:
     settings = state.settings
-    target = state.target
+    parts = state.header_parts or [p for p in [_header_part(state)] if p]
     lines = [f"target: {settings.root if settings else '?'}"]
-    if target is not None:
-        lines[0] += f"  profile: {target.profile}  resources: {target.resources.source}"
-        generated = target.generated_counts
+    if parts:
+        header = workers.merge_header(parts)
+        lines[0] += f"  profile: {header['profile']}  resources: {'; '.join(header['sources'])}"
+        generated = header["generated"]
         if generated:
             positive = min(c["positive"] for c in generated.values())
             negative = min(c["negative"] for c in generated.values())
             lines.append(
                 f"generated examples per operation: at least {positive} positive and "
-                f"{negative} negative; stateful phase: {sum(target.links_steps.values())} steps, "
-                f"{target.links_followed} through a link"
+                f"{negative} negative; stateful phase: {header['links_steps']} steps, "
+                f"{header['links_followed']} through a link"
+            )
+        if state.header_parts:
+            lines.append(
+                f"workers: {len(state.header_parts)} ({', '.join(sorted(header['workers']))})"
             )
     lines.append(f"duration: {time.monotonic() - state.started:.1f}s")
     return "\n".join(lines)

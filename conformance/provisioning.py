@@ -4,7 +4,9 @@ In this order of precedence:
 
 1. a resources file (YAML) naming orgs, resources and extra tokens on a real target;
 2. our mock's control plane (``/_mock/v1``), through which the suite creates its own orgs,
-   caller, resources and callers without rights, so it never touches seeded data;
+   caller, resources and callers without rights, so it never touches seeded data; under
+   pytest-xdist each worker first creates an instance of its own (:func:`open_instance`) and
+   provisions in there;
 3. nothing: the scenarios that need resources are skipped, with the reason in the matrix.
 
 Every resource starts active. The suite restores that state after each test that may change it.
@@ -60,6 +62,10 @@ class Resources:
     caller_org: str | None = None  # the caller's own org, when known
     mock: MockControl | None = None
     missing: str | None = None  # why there are none
+    instance: MockInstance | None = None  # the mock instance of its own the suite works in
+    # Listed in a file, so every session of the run (each xdist worker) gets the same ones.
+    shared: bool = False
+    notes: list[str] = field(default_factory=list)  # said under the matrix
 
     def of_kind(self, kind: str) -> list[Ref]:
         return [ref for ref in self.refs if ref.kind == kind]
@@ -118,23 +124,41 @@ def load_file(path: Path) -> Resources:
         refs=refs,
         tokens={k: str(v) for k, v in tokens.items() if v},
         caller_org=org,
+        shared=True,
     )
 
 
-class MockControl:
-    """The control plane of our mock, used to provision and to look behind the API."""
+class ControlPlaneLocked(ResourcesError):
+    """Our mock answered, but its control plane wants a token the suite was not given."""
 
-    def __init__(self, root: str, info: dict[str, Any], client: httpx.Client) -> None:
+
+class MockControl:
+    """The control plane of our mock, used to provision and to look behind the API.
+
+    ``headers`` go with every call: the control token, and the header that selects the
+    instance the calls act on (the mock picks the instance from the host, as ZITADEL does).
+    """
+
+    def __init__(
+        self,
+        root: str,
+        info: dict[str, Any],
+        client: httpx.Client,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.root = root
         self.info = info
         self.client = client
+        self.headers = dict(headers or {})
 
     @property
     def profile(self) -> str | None:
         return self.info.get("profile")
 
     def _request(self, method: str, path: str, body: Any = None) -> Any:
-        response = self.client.request(method, f"{self.root}{CONTROL_PREFIX}{path}", json=body)
+        response = self.client.request(
+            method, f"{self.root}{CONTROL_PREFIX}{path}", json=body, headers=self.headers
+        )
         if response.status_code >= 300:
             raise ResourcesError(
                 f"mock control plane {method} {path}: HTTP {response.status_code} {response.text}"
@@ -159,16 +183,118 @@ class MockControl:
         return None
 
 
-def discover_mock(root: str, client: httpx.Client) -> MockControl | None:
+def _control_headers(control_token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {control_token}"} if control_token else {}
+
+
+def discover_mock(
+    root: str, client: httpx.Client, control_token: str | None = None
+) -> MockControl | None:
     """Our mock with its control plane at ``root``, or ``None`` for any other target."""
+    headers = _control_headers(control_token)
     try:
-        response = client.get(f"{root}{CONTROL_PREFIX}/info")
-        info = response.json() if response.status_code == 200 else None
+        response = client.get(f"{root}{CONTROL_PREFIX}/info", headers=headers)
+        info = response.json() if response.status_code in (200, 401, 403) else None
     except (httpx.HTTPError, ValueError):
+        return None
+    if response.status_code != 200:
+        # The mock's closed control plane answers in ZITADEL's envelope and says what it wants.
+        if isinstance(info, dict) and "control" in str(info.get("message", "")):
+            what = "rejects the given token" if control_token else "needs a token"
+            raise ControlPlaneLocked(
+                f"the mock's control plane at {root} {what}: pass the token it printed at start "
+                "(--control-token, --zitadel-control-token or ZITADEL_CONTROL_TOKEN)"
+            )
         return None
     if not isinstance(info, dict) or "management_base_path" not in info:
         return None
-    return MockControl(root, info, client)
+    return MockControl(root, info, client, headers)
+
+
+# -- an instance of its own, per xdist worker ---------------------------------------------------
+
+
+@dataclass
+class MockInstance:
+    """An instance of our mock created for one session of the suite (one xdist worker)."""
+
+    id: str
+    name: str
+    headers: dict[str, str]  # select it on every request (x-zitadel-instance-host)
+    tokens: dict[str, str]  # its ready principals: instance_owner, org_owner, ...
+    all_tokens: list[dict[str, Any]]
+    parent: MockControl = field(repr=False)  # where it was created, and is deleted
+
+    def delete(self) -> None:
+        self.parent._request("DELETE", f"/instances/{self.id}")
+
+
+def open_instance(parent: MockControl, name: str) -> tuple[MockControl, MockInstance]:
+    """A new instance like the one ``parent`` acts on (seed, profile, read lag), and the
+    control plane of the new one. Its world is seeded as the parent's was, with the same
+    resource ids, but with tokens of its own."""
+    settings = parent._request("GET", "/settings") or {}
+    body = {
+        "name": name,
+        "seed": parent.info.get("seed", 0),
+        "read_lag_ms": settings.get("read_lag_ms", 0),
+    }
+    if parent.profile:
+        body["profile"] = parent.profile
+    created = parent._request("POST", "/instances", body)
+    instance = MockInstance(
+        id=str(created["id"]),
+        name=str(created["name"]),
+        headers=dict(created.get("headers") or {}),
+        tokens=dict(created.get("tokens") or {}),
+        all_tokens=list(created.get("all_tokens") or []),
+        parent=parent,
+    )
+    control = MockControl(parent.root, {}, parent.client, {**parent.headers, **instance.headers})
+    try:
+        control.info = control._request("GET", "/info")
+        # Only the new instance knows its tokens: a proxy that drops the instance header
+        # would leave every call in the parent's world.
+        known = {t.get("token") for t in control.info.get("tokens", [])}
+        if instance.tokens.get("instance_owner") not in known:
+            raise ResourcesError(
+                f"the instance header {instance.headers} did not reach the mock: calls with it "
+                "still act on another instance"
+            )
+    except ResourcesError:
+        instance.delete()
+        raise
+    return control, instance
+
+
+def _seed_value(token: str) -> str:
+    """``admin-pat-8dc19f38c338`` -> ``admin-pat``: the seeded token an instance's one copies."""
+    head, _, suffix = token.rpartition("-")
+    return head if head and suffix and all(c in "0123456789abcdef" for c in suffix) else token
+
+
+def equivalent_token(
+    parent: MockControl, instance: MockInstance, token: str
+) -> tuple[str, str | None]:
+    """The token of ``instance`` that stands for ``token`` of the parent instance, and a note
+    when there is none: the same user (the seeded worlds share their ids), else the principal
+    whose seed token ``token`` is (``admin-pat`` or ``admin-pat-<suffix>`` of another
+    instance -> ``instance_owner``), else the instance owner."""
+    owner = parent.token_owner(token)
+    if owner is not None:
+        for entry in sorted(
+            instance.all_tokens, key=lambda t: t["token"] not in instance.tokens.values()
+        ):
+            if entry.get("user") == owner.get("user"):
+                return str(entry["token"]), None
+    for value in instance.tokens.values():
+        seed = _seed_value(value)
+        if token == seed or token.startswith(f"{seed}-"):
+            return value, None
+    return instance.tokens["instance_owner"], (
+        f"the given token is none of the mock's seeded principals, so in its instance "
+        f"{instance.name} the suite called as the instance owner"
+    )
 
 
 def provision_on_mock(control: MockControl, token: str | None) -> Resources:

@@ -37,6 +37,9 @@ OPTIONS = (
            "http://localhost:8080 (the suite is inert without it)", metavar="URL"),
     Option("token", "--zitadel-token", "ZITADEL_TOKEN", "access token or PAT of the caller; "
            "optional against our mock, which provisions its own caller", metavar="TOKEN"),
+    Option("control_token", "--zitadel-control-token", "ZITADEL_CONTROL_TOKEN", "the token of "
+           "our mock's control plane, when it runs with --control-token or off loopback",
+           metavar="TOKEN"),
     Option("org_id", "--zitadel-org-id", "ZITADEL_ORG_ID", "the caller's own org (where a call "
            "without x-zitadel-orgid acts); default: the resources file's org", metavar="ID"),
     Option("resources", "--zitadel-resources", "ZITADEL_RESOURCES", "YAML file naming the orgs, "
@@ -66,6 +69,7 @@ class SettingsError(ValueError):
 class Settings:
     url: str
     token: str | None = None
+    control_token: str | None = None
     org_id: str | None = None
     resources: Path | None = None
     profile: str | None = None  # None: the mock's profile, else v4
@@ -123,6 +127,7 @@ def resolve(flags: dict[str, object], ini: dict[str, object] | None = None) -> S
     return Settings(
         url=url,
         token=str(raw["token"]) if raw["token"] else None,
+        control_token=str(raw["control_token"]) if raw["control_token"] else None,
         org_id=str(raw["org_id"]) if raw["org_id"] else None,
         resources=resources,
         profile=profile,

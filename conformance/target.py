@@ -8,6 +8,7 @@ results land in the matrix.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from conformance.report import describe_exchange
 from conformance.settings import Settings
 
 REQUEST_TIMEOUT = 10.0
+USER_AGENT = "zitadel-conformance"
 # How much of the generated traffic is steered to the provisioned resources and orgs; the rest
 # keeps schemathesis' own values (unknown ids, odd header values).
 _KNOWN_ID_WEIGHT = 2
@@ -171,15 +173,24 @@ class Target:
         resources: provisioning.Resources,
         results: matrix.Matrix | None = None,
         detected_profile: str | None = None,
+        worker: str | None = None,
     ) -> None:
         self.settings = settings
+        self.worker = worker
         self.root = settings.root
         self.resources = resources
         self.matrix = results
-        self.token = settings.token or resources.caller_token
+        # A caller the suite provisioned, or the given token's counterpart in an instance of
+        # the suite's own; else the given token.
+        self.token = resources.caller_token or settings.token
         self.default_org = settings.org_id or resources.caller_org
         self.profile = settings.profile or detected_profile or "v4"
         self.session = requests.Session()
+        # Says in the target's logs who called, and which xdist worker.
+        self.session.headers["User-Agent"] = USER_AGENT + (f" ({worker})" if worker else "")
+        if resources.instance is not None:
+            # Every request, generated or scripted, goes to the instance the suite works in.
+            self.session.headers.update(resources.instance.headers)
         self.schema = load_schema()
         self.operations = spec.operations()
         # The generated and stateful phases fuzz the writes; the reads are asked by the
@@ -262,6 +273,7 @@ class Target:
             authorization = self.authorization()
         extra = {"Authorization": authorization} if authorization is not None else None
         kwargs = case.as_transport_kwargs(base_url=self.base_url, headers=extra)
+        kwargs["headers"]["User-Agent"] = self.session.headers["User-Agent"]
         if authorization is None:
             kwargs["headers"] = {
                 k: v for k, v in kwargs["headers"].items() if k.lower() != "authorization"
@@ -683,6 +695,18 @@ class Target:
         """Every resource the suite may have changed back to active; the problems found."""
         return [problem for ref in self.touchable_refs() if (problem := self.ensure_active(ref))]
 
+    def close(self) -> list[str]:
+        """Drop what the suite made for itself alone (its mock instance); the problems found."""
+        instance = self.resources.instance
+        self.session.close()
+        if instance is None:
+            return []
+        try:
+            instance.delete()
+        except (provisioning.ResourcesError, httpx.HTTPError) as exc:
+            return [f"deleting instance {instance.name}: {exc}"]
+        return []
+
 
 def _own_column(check: Any) -> str:
     if check is checks.check_status:
@@ -696,15 +720,20 @@ class TargetError(RuntimeError):
     """The suite cannot run against the target as configured."""
 
 
-def open_target(settings: Settings, results: matrix.Matrix | None = None) -> Target:
-    """Find out what the target is, provision what the scenarios need, and connect."""
+def open_target(
+    settings: Settings, results: matrix.Matrix | None = None, worker: str | None = None
+) -> Target:
+    """Find out what the target is, provision what the scenarios need, and connect.
+
+    ``worker`` is the pytest-xdist worker this session is (``gw0``, ...): on our mock each
+    worker then works in an instance of its own, so that no two workers share a world.
+    """
     client = httpx.Client(timeout=REQUEST_TIMEOUT)
+    check_reachable(settings, client)
     try:
-        # Any answer will do; only an unreachable target is worth stopping for.
-        client.get(settings.root + spec.operations()["DeactivateOrg"].base_path)
-    except httpx.HTTPError as exc:
-        raise TargetError(f"cannot reach {settings.root}: {exc}") from None
-    mock = provisioning.discover_mock(settings.root, client)
+        mock = provisioning.discover_mock(settings.root, client, settings.control_token)
+    except provisioning.ControlPlaneLocked as exc:
+        raise TargetError(str(exc)) from None
     detected = mock.profile if mock is not None else None
     if settings.resources is not None:
         try:
@@ -712,10 +741,7 @@ def open_target(settings: Settings, results: matrix.Matrix | None = None) -> Tar
         except provisioning.ResourcesError as exc:
             raise TargetError(str(exc)) from None
     elif mock is not None:
-        try:
-            resources = provisioning.provision_on_mock(mock, settings.token)
-        except provisioning.ResourcesError as exc:
-            resources = provisioning.none(f"provisioning on the mock failed: {exc}")
+        resources = _provision(mock, settings.token, worker)
     else:
         resources = provisioning.none(
             "no resources: pass a resources file (--zitadel-resources), or run against our "
@@ -726,4 +752,76 @@ def open_target(settings: Settings, results: matrix.Matrix | None = None) -> Tar
             "a token is needed (--zitadel-token or ZITADEL_TOKEN); only our mock with its "
             "control plane can provision a caller"
         )
-    return Target(settings, resources, results, detected_profile=detected)
+    if results is not None:
+        results.notes += [n for n in resources.notes if n not in results.notes]
+    return Target(settings, resources, results, detected_profile=detected, worker=worker)
+
+
+def check_reachable(settings: Settings, client: httpx.Client | None = None) -> None:
+    """Any answer will do; only an unreachable target is worth stopping for."""
+    own = client is None
+    client = client or httpx.Client(timeout=REQUEST_TIMEOUT)
+    try:
+        client.get(settings.root + spec.operations()["DeactivateOrg"].base_path)
+    except httpx.HTTPError as exc:
+        raise TargetError(f"cannot reach {settings.root}: {exc}") from None
+    finally:
+        if own:
+            client.close()
+
+
+def preflight(settings: Settings) -> None:
+    """What :func:`open_target` would refuse, checked without provisioning anything: for the
+    xdist controller, which has to stop a run before its workers start."""
+    with httpx.Client(timeout=REQUEST_TIMEOUT) as client:
+        check_reachable(settings, client)
+        try:
+            mock = provisioning.discover_mock(settings.root, client, settings.control_token)
+        except provisioning.ControlPlaneLocked as exc:
+            raise TargetError(str(exc)) from None
+    if settings.resources is not None:
+        try:
+            provisioning.load_file(settings.resources)
+        except provisioning.ResourcesError as exc:
+            raise TargetError(str(exc)) from None
+    elif mock is None and settings.token is None:
+        raise TargetError(
+            "a token is needed (--zitadel-token or ZITADEL_TOKEN); only our mock with its "
+            "control plane can provision a caller"
+        )
+
+
+def _provision(
+    mock: provisioning.MockControl, token: str | None, worker: str | None
+) -> provisioning.Resources:
+    control, instance, caller, note = mock, None, token, None
+    if worker is not None:
+        try:
+            control, instance = provisioning.open_instance(
+                mock, f"conformance-{worker.lower()}-{secrets.token_hex(4)}"
+            )
+        except provisioning.ResourcesError as exc:
+            # Still apart from the other workers: every session provisions orgs of its own.
+            note = (
+                f"worker {worker} could not create a mock instance of its own ({exc}); it "
+                "provisioned its resources in the instance the URL selects"
+            )
+        else:
+            if token is not None:
+                caller, note = provisioning.equivalent_token(mock, instance, token)
+    try:
+        resources = provisioning.provision_on_mock(control, caller)
+    except provisioning.ResourcesError as exc:
+        if instance is not None:
+            with contextlib.suppress(provisioning.ResourcesError, httpx.HTTPError):
+                instance.delete()
+        resources = provisioning.none(f"provisioning on the mock failed: {exc}")
+        instance = None
+    if instance is not None:
+        resources.instance = instance
+        resources.source += ", in an instance of its own per worker"
+        if token is not None:
+            resources.caller_token = caller  # the given token is unknown in the new instance
+    if note:
+        resources.notes.append(note)
+    return resources

@@ -355,9 +355,17 @@ class FaultyApp:
 
     # -- helpers used by the faults -----------------------------------------------------------
 
+    def world(self, exchange: Exchange) -> Any:
+        """The world of the instance the request selects, as the mock itself resolves it, so
+        that the faults work for suites that run in instances of their own (xdist workers)."""
+        from mock_server.grpc_front import codec
+
+        host = codec.metadata_from_pairs(exchange.headers.items()).host
+        return self.mock.instances.resolve(host).world
+
     def aggregate(self, exchange: Exchange) -> Any:
         """The world's aggregate a management path addresses (None for the org ops)."""
-        world = self.mock.world
+        world = self.world(exchange)
         parts = exchange.path[len(MANAGEMENT) :].split("/")
         with world.lock:
             if parts[0] == "actions":
@@ -406,7 +414,7 @@ def _rights_ignored(app: FaultyApp, exchange: Exchange) -> None:
     rpc = next((r for r in contract.rpcs().values() if _matches(r.path, exchange.path)), None)
     if value is None or rpc is None:
         return
-    world = app.mock.world
+    world = app.world(exchange)
     with world.lock:
         try:
             auth.authorize(world, value, exchange.headers.get("x-zitadel-orgid"), rpc.permission)
@@ -469,7 +477,7 @@ def _nothing_changes(app: FaultyApp, exchange: Exchange) -> bool:
     from mock_server.domain import auth, errors
 
     rpc = next((r for r in contract.rpcs().values() if _matches(r.path, exchange.path)), None)
-    world = app.mock.world
+    world = app.world(exchange)
     with world.lock:
         try:
             caller = auth.authorize(
@@ -585,7 +593,7 @@ def _date_backwards(details: dict[str, Any], exchange: Exchange) -> None:
 def _foreign_owner(app: FaultyApp, exchange: Exchange) -> None:
     details = exchange.details
     if details is not None:
-        details["resourceOwner"] = app.mock.world.instance_id
+        details["resourceOwner"] = app.world(exchange).instance_id
         exchange.set_json({"details": details})
 
 

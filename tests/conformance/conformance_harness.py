@@ -136,12 +136,31 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length) if length else b""
-        if self.path.startswith(provisioning.CONTROL_PREFIX.rsplit("/", 1)[0]):
+        hidden = self.path.startswith(provisioning.CONTROL_PREFIX.rsplit("/", 1)[0])
+        if hidden and self.server.hide_control:
             self._answer(404, [("content-type", "text/plain")], b"404 page not found\n")
             return
         headers = [(k, v) for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP]
-        reply = self.server.client.request(
-            self.command, self.server.upstream + self.path, headers=headers, content=body
+        agent = self.headers.get("user-agent", "")
+        watched = self.server.watched(self.path, self.headers.get("x-zitadel-orgid"))
+        if watched:
+            self.server.begin_write(self.path, agent)
+        try:
+            reply = self.server.client.request(
+                self.command, self.server.upstream + self.path, headers=headers, content=body
+            )
+        finally:
+            if watched:
+                self.server.end_write(agent)
+        self.server.record(
+            Seen(
+                self.command,
+                self.path,
+                self.headers.get("x-zitadel-instance-host"),
+                agent,
+                self.headers.get("authorization"),
+                reply.status_code,
+            )
         )
         kept = [(k, v) for k, v in reply.headers.multi_items() if k.lower() not in _HOP_BY_HOP]
         self._answer(reply.status_code, kept, reply.content)
@@ -161,21 +180,81 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         pass
 
 
+@dataclass(frozen=True)
+class Seen:
+    """One request the proxy passed on, and the status it got."""
+
+    method: str
+    path: str
+    instance: str | None  # the x-zitadel-instance-host header
+    agent: str  # the User-Agent: the suite names its xdist worker there
+    authorization: str | None
+    status: int
+
+
 class _ProxyServer(ThreadingHTTPServer):
     daemon_threads = True
     upstream: str
     client: httpx.Client
+    hide_control: bool
+    watch: set[str]  # resource ids whose writes must never overlap between callers
+
+    def setup_log(self) -> None:
+        self.lock = threading.Lock()
+        self.seen: list[Seen] = []
+        self.in_flight: dict[str, int] = {}
+        self.overlaps: list[str] = []
+
+    def record(self, seen: Seen) -> None:
+        with self.lock:
+            self.seen.append(seen)
+
+    def watched(self, path: str, org: str | None) -> bool:
+        if not path.endswith(("/_deactivate", "/_reactivate")):
+            return False
+        parts = set(path.split("/"))
+        return bool(parts & self.watch) or ("orgs" in parts and org in self.watch)
+
+    def begin_write(self, path: str, agent: str) -> None:
+        with self.lock:
+            others = sorted(a for a, n in self.in_flight.items() if n and a != agent)
+            if others:
+                self.overlaps.append(f"{agent} wrote {path} while {others} were writing")
+            self.in_flight[agent] = self.in_flight.get(agent, 0) + 1
+
+    def end_write(self, agent: str) -> None:
+        with self.lock:
+            self.in_flight[agent] -= 1
 
 
 class HidingProxy:
     """A reverse proxy to ``upstream`` that answers 404 for ``/_mock/*``, as a ZITADEL would:
-    the suite behind it sees a target without control plane."""
+    the suite behind it sees a target without control plane. With ``hide_control=False`` it
+    passes the control plane on too and only records.
 
-    def __init__(self, upstream: str) -> None:
+    It records what passed (``seen``) and, for writes to the resource ids in ``watch``, every
+    write that arrived while another caller (User-Agent) had one in flight (``overlaps``)."""
+
+    def __init__(
+        self, upstream: str, *, hide_control: bool = True, watch: set[str] | None = None
+    ) -> None:
         self._server = _ProxyServer(("127.0.0.1", 0), _ProxyHandler)
         self._server.upstream = upstream.rstrip("/")
         self._server.client = httpx.Client(timeout=30)
+        self._server.hide_control = hide_control
+        self._server.watch = set(watch or ())
+        self._server.setup_log()
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def seen(self) -> list[Seen]:
+        with self._server.lock:
+            return list(self._server.seen)
+
+    @property
+    def overlaps(self) -> list[str]:
+        with self._server.lock:
+            return list(self._server.overlaps)
 
     @property
     def url(self) -> str:
