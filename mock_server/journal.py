@@ -184,10 +184,9 @@ class Journal:
 
     def record(self, call: Call) -> Call:
         """Append ``call`` with the next index (whatever index it carried) and return it."""
-        if not isinstance(call.fields, MappingProxyType):
-            call = replace(call, fields=MappingProxyType(dict(call.fields)))
+        fields = MappingProxyType(dict(call.fields))  # the caller's mapping may change later
         with self._lock:
-            call = replace(call, index=self._next)
+            call = replace(call, index=self._next, fields=fields)
             self._next += 1
             self._calls.append(call)
         return call
