@@ -20,11 +20,18 @@ WORKERS = ("-n", "2")
 AGENTS = {"zitadel-conformance (gw0)", "zitadel-conformance (gw1)"}
 
 
+# With the smallest budget the stateful phase reaches a link only by chance, and each worker
+# walks its own share of it, so whether a links cell ran differs between runs; every other
+# cell must be the same.
+RANDOM_WALK = "links"
+
+
 def _cells(run: Run) -> dict[tuple[str, str], tuple]:
     """Every cell's verdict and reasons (the lag figures differ from run to run)."""
     return {
         key: (cell.state, sorted(cell.failures), sorted(cell.skips), sorted(cell.errors))
         for key, cell in run.matrix.cells.items()
+        if RANDOM_WALK not in key
     }
 
 
@@ -32,14 +39,15 @@ def _junit(path) -> set[tuple[str, str, str]]:
     cases = set()
     for case in ET.parse(path).getroot().iter("testcase"):
         outcome = next((child.tag for child in case if child.tag != "system-out"), "passed")
-        cases.add((case.get("classname"), case.get("name"), outcome))
+        if RANDOM_WALK not in (case.get("name") or ""):
+            cases.add((case.get("classname"), case.get("name"), outcome))
     return cases
 
 
 def test_workers_each_work_in_an_instance_of_their_own(fault_server, tmp_path, capsys):
     fault_server.set_mode(None)
     # The smallest budget: the generated and stateful phases still run, for every operation.
-    given = ("--token", "admin-pat", "--no-skips", "--examples", "2")
+    given = ("--token", "admin-pat", "--examples", "2")
     serial = run_suite(fault_server.url, *ARGS, *given, "--junitxml", str(tmp_path / "s.xml"))
     with HidingProxy(fault_server.url, hide_control=False) as proxy:
         parallel = run_suite(
