@@ -27,5 +27,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Spread over the machine's cores with pytest-xdist: every test takes its own ports, servers
+# and instances, so workers share nothing.
 test: setup lint
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n auto $(ARGS)
