@@ -41,13 +41,17 @@ class Rpc:
 
     @property
     def is_read(self) -> bool:
-        """A read (Get*/List*): upstream's auth options name its permission ``*.read``."""
-        return self.permission.endswith(".read")
+        return is_read_permission(self.permission)
 
     @property
     def request_message(self) -> str:
         # ListUserGrants is the one RPC whose messages upstream names in the singular.
         return "ListUserGrantRequest" if self.name == "ListUserGrants" else f"{self.name}Request"
+
+
+def is_read_permission(permission: str) -> bool:
+    """A read (Get*/List*): upstream's auth options name its permission ``*.read``."""
+    return permission.endswith(".read")
 
 
 def load_spec(path: Path = MANAGEMENT_SPEC) -> dict[str, Any]:
@@ -106,7 +110,7 @@ def _rpc(spec: dict[str, Any], path: str, method: str, operation: dict[str, Any]
         path=path,
         permission=permission,
         path_fields=tuple(fields),
-        date_field=None if permission.endswith(".read") else _date_field(spec, operation),
+        date_field=None if is_read_permission(permission) else _date_field(spec, operation),
         deprecated=bool(operation.get("deprecated", False)),
         has_body="requestBody" in operation,
     )

@@ -33,8 +33,13 @@ STATUS_DETAILS_KEY = "grpc-status-details-bin"
 # What selects the instance, first found wins (origin_interceptor.go with the default
 # InstanceHostHeaders; docs/zitadel-instance-facts.md). grpcio shows a servicer no :authority,
 # so native gRPC clients choose an instance with x-zitadel-instance-host alone.
-INSTANCE_HOST_KEYS = ("x-zitadel-instance-host", "forwarded", "x-zitadel-forwarded")
-INSTANCE_HOST_KEYS += ("x-forwarded-host", "host")
+INSTANCE_HOST_KEYS = (
+    "x-zitadel-instance-host",
+    "forwarded",
+    "x-zitadel-forwarded",
+    "x-forwarded-host",
+    "host",
+)
 _METADATA_KEYS = (AUTHORIZATION_KEY, ORG_ID_KEY, *INSTANCE_HOST_KEYS)
 
 

@@ -49,6 +49,8 @@ def metadata_from_headers() -> CallMetadata:
 def handler_for(service: LifecycleService, operation_id: str) -> Callable:
     rpc = contract.rpc_by_operation_id(operation_id)
     field_names = [rule.name for rule in rpc.path_fields]
+    # Looked up once per route, not per request.
+    known_fields = messages.field_names(rpc.name) if rpc.is_read else frozenset()
 
     # Named parameters only: connexion then passes the path parameters and never tries to
     # parse the body, which the gateway middleware has already judged.
@@ -79,8 +81,7 @@ def handler_for(service: LifecycleService, operation_id: str) -> Callable:
 
     def read_fields(path_fields: dict[str, str]) -> dict:
         body = request.scope.get("extensions", {}).get(DECODED_BODY) or {}
-        known = messages.field_names(rpc.name)
-        if any(isinstance(value, TooDeep) and key in known for key, value in body.items()):
+        if any(isinstance(value, TooDeep) and key in known_fields for key, value in body.items()):
             raise errors.invalid_argument(messages.TOO_DEEP)
         # Decoded before the call, as the gateway does; the path then overrides the body.
         fields = messages.request_fields(messages.parse_json_request(rpc.name, body))
