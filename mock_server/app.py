@@ -41,6 +41,7 @@ from mock_server.rest import control as control_plane
 from mock_server.rest import gateway, management
 from mock_server.rest.control import CONTROL_BASE_PATH, ControlPlaneGuard
 from mock_server.rest.cors import CorsMiddleware
+from mock_server.rest.dispatch import RestDispatch
 
 __all__ = ["CONTROL_BASE_PATH", "MockServer", "create_app", "create_mock"]
 # gRPC-web calls are POST /<package>.<Service>/<Method>; ZITADEL's services are zitadel.*.
@@ -70,11 +71,13 @@ class MockServer:
 
 
 class _Front:
-    """The outermost app: the /ui shortcut, gRPC-web, then everything else to connexion."""
+    """The outermost app: the /ui shortcut, gRPC-web, the management operations (one table
+    lookup, :mod:`mock_server.rest.dispatch`), then everything else to connexion."""
 
-    def __init__(self, api: ASGIApp, grpc_web: ASGIApp) -> None:
+    def __init__(self, api: ASGIApp, grpc_web: ASGIApp, rest: RestDispatch) -> None:
         self.api = api
         self.grpc_web = grpc_web
+        self.rest = rest
         self.ui_redirect = RedirectResponse("/management/v1/ui/")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -91,6 +94,10 @@ class _Front:
             return
         if gateway.is_gateway_path(path) and gateway.redirects_in_starlette(path):
             await gateway.gateway_not_found(scope, receive, send)
+            return
+        found = self.rest.match(scope)
+        if found is not None:
+            await self.rest.serve(*found, scope, receive, send)
             return
         await self.api(scope, receive, send)
 
@@ -168,10 +175,11 @@ def create_mock(
     api = connexion.AsyncApp(
         __name__, middlewares=list(MIDDLEWARES), jsonifier=gateway.CompactJsonifier()
     )
+    base_path = contract.base_path(contract.load_spec())
     api.add_middleware(gateway.GatewayBodyMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT)
     api.add_api(
         MANAGEMENT_SPEC,
-        base_path=contract.base_path(contract.load_spec()),
+        base_path=base_path,
         resolver=Resolver(lambda operation_id: management.handler_for(service, operation_id)),
     )
     if control:
@@ -187,7 +195,10 @@ def create_mock(
     api.add_error_handler(Exception, gateway.handle_unexpected)
 
     # CORS as ZITADEL answers it, except on the control plane: it is for tools, not browsers.
-    app: ASGIApp = CorsMiddleware(_Front(api, GrpcWebApp(service)), without=CONTROL_BASE_PATH)
+    app: ASGIApp = CorsMiddleware(
+        _Front(api, GrpcWebApp(service), RestDispatch(service, base_path)),
+        without=CONTROL_BASE_PATH,
+    )
     app = _RobotsTag(app)
     if control:
         app = ControlPlaneGuard(app, control_token)

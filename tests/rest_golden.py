@@ -380,6 +380,23 @@ def other_requests() -> Iterator[tuple[str, Request]]:
         "/favicon.ico",
         "/zitadel.management.v1.ManagementService/GetMyOrg",
         "/_mock",
+        # Paths two routes could claim, and ones next to the routes.
+        BASE + "/users/_search",
+        BASE + "/users/grants/_search",
+        BASE + "/users/grants",
+        BASE + "/actions/_search",
+        BASE + "/actions/_search/_deactivate",
+        BASE + "/users/_search/_reactivate",
+        BASE + "/users/1/grants/_search",
+        BASE + "/orgs/me/_deactivate",
+        BASE + "/orgs/you/_deactivate",
+        BASE + "/orgs/me/",
+        BASE + "//orgs/me",
+        BASE + "/users/1/_deactivate/",
+        BASE + "/users/1/_deactivate/x",
+        BASE + "/users/1/grants/2/_deactivate",
+        "/management/v1x/orgs/me",
+        "/management/orgs/me",
     ):
         for method in ("GET", "POST", "OPTIONS"):
             yield "default", Request(method, path, _auth(ADMIN))

@@ -63,12 +63,14 @@ def error_response(error: errors.ZitadelError) -> ConnexionResponse:
     )
 
 
-def handle_zitadel_error(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+# The error handlers are coroutines: connexion runs a plain function in a worker thread, one
+# thread-pool hop for every 404 and 405 it answers.
+async def handle_zitadel_error(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     assert isinstance(exc, errors.ZitadelError)
     return error_response(exc)
 
 
-def handle_http_exception(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+async def handle_http_exception(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """Routing failures in the gateway's words: 404 Not Found (code 5), 405 (code 12)."""
     code = getattr(exc, "status_code", 500)
     if code == 404:
@@ -87,10 +89,21 @@ def handle_http_exception(_request: ConnexionRequest, exc: Exception) -> Connexi
     return response
 
 
-def handle_unexpected(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+UNEXPECTED = errors.ZitadelError(errors.Code.INTERNAL, "Internal")
+
+
+async def handle_unexpected(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """A bug of the mock, never the client's fault: still an envelope, and logged in full."""
     logger.error("unhandled error", exc_info=exc)
-    return error_response(errors.ZitadelError(errors.Code.INTERNAL, "Internal"))
+    return error_response(UNEXPECTED)
+
+
+def too_large(exc: BodyTooLarge) -> errors.ZitadelError:
+    # grpc-go's words for an oversize message.
+    return errors.ZitadelError(
+        errors.Code.RESOURCE_EXHAUSTED,
+        f"grpc: received message larger than max ({exc.size} vs. {exc.limit})",
+    )
 
 
 class GatewayBodyMiddleware:
@@ -115,10 +128,7 @@ class GatewayBodyMiddleware:
         except ClientDisconnected:
             return  # nobody to answer, and the RPC must not run on half a body
         except BodyTooLarge as exc:
-            raise errors.ZitadelError(
-                errors.Code.RESOURCE_EXHAUSTED,
-                f"grpc: received message larger than max ({exc.size} vs. {exc.limit})",
-            ) from None
+            raise too_large(exc) from None
         decoded = decode_request_body(raw, [rule.name for rule in rpc.path_fields])
         scope.setdefault("extensions", {})[DECODED_BODY] = decoded
         # From here on connexion sees the body the gateway decoded, as JSON: whatever the
@@ -175,6 +185,12 @@ async def send_error(
     code = http_status if http_status is not None else status.http_status(error)
     await send({"type": "http.response.start", "status": code, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def send_unexpected(send: Send, exc: Exception) -> None:
+    """:func:`handle_unexpected` for code that runs before connexion."""
+    logger.error("unhandled error", exc_info=exc)
+    await send_error(send, UNEXPECTED)
 
 
 async def gateway_not_found(_scope: Scope, _receive: Receive, send: Send) -> None:

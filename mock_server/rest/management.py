@@ -1,13 +1,22 @@
-"""Connexion handlers of the management operations: HTTP in, one service call, protojson out."""
+"""The management operations over REST: path fields, headers and the decoded body in, one
+service call, protojson out.
+
+:func:`answer` is the one place that does it; the fast path (:mod:`mock_server.rest.dispatch`)
+calls it for every management request, and the connexion handlers of :func:`handler_for` for the
+few that still reach connexion's router (a HEAD on a read route, which Starlette's routes accept
+for every GET).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from connexion import request
 from connexion.lifecycle import ConnexionResponse
+from starlette.types import Scope
 
 from mock_server import connection, contract, messages
 from mock_server.domain import errors
@@ -15,8 +24,11 @@ from mock_server.domain.service import CallMetadata, LifecycleService
 from mock_server.domain.world import Details
 from mock_server.faults import ConnectionDropped
 from mock_server.grpc_front import codec
-from mock_server.rest.gateway import DECODED_BODY
+from mock_server.rest.gateway import DECODED_BODY, compact_json
 from mock_server.rest.json_body import TooDeep
+
+# What a front answers when an injected fault dropped the connection: nobody reads it.
+DROPPED = 499
 
 
 def protojson_timestamp(value: datetime) -> str:
@@ -40,17 +52,63 @@ def details_json(details: Details, date_field: str) -> dict[str, str]:
     }
 
 
-def metadata_from_headers() -> CallMetadata:
+def metadata_from_headers(headers: Iterable[tuple[str, str | bytes]]) -> CallMetadata:
     # grpc-gateway forwards Authorization and every x-zitadel-* header (any case) as metadata,
     # and the host the instance is chosen by.
-    return codec.metadata_from_pairs(request.headers.items(), transport="rest")
+    return codec.metadata_from_pairs(headers, transport="rest")
+
+
+class Route:
+    """One management RPC as REST serves it, with what it looks up once instead of per call."""
+
+    def __init__(self, service: LifecycleService, rpc: contract.Rpc) -> None:
+        self.service = service
+        self.rpc = rpc
+        self.field_names = tuple(rule.name for rule in rpc.path_fields)
+        self.known_fields = messages.field_names(rpc.name) if rpc.is_read else frozenset()
+
+    async def answer(
+        self,
+        path_values: Mapping[str, str],
+        headers: Iterable[tuple[str, str | bytes]],
+        body: dict[str, Any] | None,
+        scope: Scope,
+    ) -> bytes | None:
+        """The 200 body of the call, or None when an injected fault dropped the connection;
+        the call's failure raises its ZitadelError."""
+        rpc = self.rpc
+        fields = {name: path_values.get(name) or "" for name in self.field_names}
+        if rpc.is_read:
+            fields = self._read_fields(fields, body or {})
+        metadata = metadata_from_headers(headers)
+        # Injected latency is awaited here, never slept: the event loop serves other calls.
+        plan = self.service.plan(rpc.name, metadata)
+        if plan.delay:
+            await asyncio.sleep(plan.delay)
+        try:
+            result = self.service.call(rpc.name, fields, metadata, plan)
+        except ConnectionDropped as dropped:
+            if await connection.drop(scope):
+                return None
+            raise dropped.undeliverable() from None
+        if rpc.is_read:
+            return messages.protojson(messages.read_response(rpc.name, result))
+        assert rpc.date_field is not None
+        return compact_json({"details": details_json(result, rpc.date_field)})
+
+    def _read_fields(self, path_fields: dict[str, str], body: dict[str, Any]) -> dict:
+        known = self.known_fields
+        if any(isinstance(value, TooDeep) and key in known for key, value in body.items()):
+            raise errors.invalid_argument(messages.TOO_DEEP)
+        # Decoded before the call, as the gateway does; the path then overrides the body.
+        fields = messages.request_fields(messages.parse_json_request(self.rpc.name, body))
+        fields.update(path_fields)
+        return fields
 
 
 def handler_for(service: LifecycleService, operation_id: str) -> Callable:
-    rpc = contract.rpc_by_operation_id(operation_id)
-    field_names = [rule.name for rule in rpc.path_fields]
-    # Looked up once per route, not per request.
-    known_fields = messages.field_names(rpc.name) if rpc.is_read else frozenset()
+    """The connexion handler of one operation (the spec's routing table stays connexion's)."""
+    route = Route(service, contract.rpc_by_operation_id(operation_id))
 
     # Named parameters only: connexion then passes the path parameters and never tries to
     # parse the body, which the gateway middleware has already judged.
@@ -58,35 +116,12 @@ def handler_for(service: LifecycleService, operation_id: str) -> Callable:
         id: str | None = None, user_id: str | None = None, grant_id: str | None = None
     ):
         given = {"id": id, "user_id": user_id, "grant_id": grant_id}
-        fields = {name: given[name] or "" for name in field_names}
-        if rpc.is_read:
-            fields = read_fields(fields)
-        metadata = metadata_from_headers()
-        # Injected latency is awaited here, never slept: the event loop serves other calls.
-        plan = service.plan(rpc.name, metadata)
-        if plan.delay:
-            await asyncio.sleep(plan.delay)
-        try:
-            result = service.call(rpc.name, fields, metadata, plan)
-        except ConnectionDropped as dropped:
-            if await connection.drop(request.scope):
-                return ConnexionResponse(status_code=499, body=b"")  # nobody reads it
-            raise dropped.undeliverable() from None
-        if rpc.is_read:
-            answer = messages.read_response(rpc.name, result)
-            return ConnexionResponse(
-                200, body=messages.protojson(answer), content_type="application/json"
-            )
-        return {"details": details_json(result, rpc.date_field)}, 200
+        scope = request.scope
+        body = scope.get("extensions", {}).get(DECODED_BODY)
+        answer = await route.answer(given, request.headers.items(), body, scope)
+        if answer is None:
+            return ConnexionResponse(status_code=DROPPED, body=b"")
+        return ConnexionResponse(200, body=answer, content_type="application/json")
 
-    def read_fields(path_fields: dict[str, str]) -> dict:
-        body = request.scope.get("extensions", {}).get(DECODED_BODY) or {}
-        if any(isinstance(value, TooDeep) and key in known_fields for key, value in body.items()):
-            raise errors.invalid_argument(messages.TOO_DEEP)
-        # Decoded before the call, as the gateway does; the path then overrides the body.
-        fields = messages.request_fields(messages.parse_json_request(rpc.name, body))
-        fields.update(path_fields)
-        return fields
-
-    handle.__name__ = rpc.name
+    handle.__name__ = route.rpc.name
     return handle
