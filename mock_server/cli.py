@@ -160,6 +160,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         choices=["critical", "error", "warning", "info", "debug"],
         help="server log level (default %(default)s)",
     )
+    parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log every request (off by default: a line per request costs more than the "
+        "request itself)",
+    )
     return parser.parse_args(argv)
 
 
@@ -389,6 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             read_timeout=args.read_timeout or None,
             keep_alive=args.keep_alive,
             log_level=args.log_level,
+            access_log=args.access_log,
         )
     return 0
 

@@ -1,0 +1,83 @@
+"""What the mock does for speed and must not lose: the access log only on request, and a
+collector that no longer walks what start-up built."""
+
+from __future__ import annotations
+
+import gc
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import urllib.request
+
+from mock_process import MANAGEMENT
+
+from mock_server import serving
+from mock_server.cli import parse_args
+
+
+def _get_info(url: str) -> None:
+    with urllib.request.urlopen(f"{url}/_mock/v1/info", timeout=10) as response:
+        assert response.status == 200
+
+
+def _served_log(*args: str) -> str:
+    """Everything the mock printed at log level info around one request."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mock_server", "--port", "0", "--no-grpc", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            found = MANAGEMENT.match(line.rstrip("\n"))
+            if found:
+                break
+        else:
+            raise AssertionError("the mock printed no banner")
+        _get_info(f"http://{found.group(1)}")
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, out
+    return out
+
+
+def test_no_access_log_by_default_and_one_line_per_request_with_the_option() -> None:
+    request_line = '"GET /_mock/v1/info HTTP/1.1" 200'
+    assert request_line not in _served_log()
+    assert request_line in _served_log("--access-log")
+
+
+def test_the_access_log_option_is_off_unless_given() -> None:
+    assert parse_args([]).access_log is False
+    assert parse_args(["--access-log"]).access_log is True
+
+
+def test_serving_freezes_what_start_up_built(monkeypatch) -> None:
+    frozen: list[int] = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(1))
+    seen: dict[str, object] = {}
+
+    class Recorder(serving.MockServer):
+        async def serve(self, sockets=None) -> None:  # type: ignore[override]
+            seen["access_log"] = self.config.access_log
+            seen["frozen"] = bool(frozen)
+
+    monkeypatch.setattr(serving, "MockServer", Recorder)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        thread = threading.Thread(
+            target=serving.serve,
+            args=(lambda scope, receive, send: None, sock),
+            kwargs={"grpc_servers": [], "grpc_backend": None},
+        )
+        thread.start()
+        thread.join(20)
+    assert seen == {"access_log": False, "frozen": True}
