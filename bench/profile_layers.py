@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -109,11 +110,14 @@ def start_mock(port: int, extra: list[str]) -> tuple[subprocess.Popen, float]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}/_mock/v1/info"
+    # A management call, as a client's first one; its 401 is an answer too.
+    url = f"http://127.0.0.1:{port}/management/v1/orgs/me"
     while True:
         try:
             with urllib.request.urlopen(url, timeout=1):
                 return process, time.perf_counter() - started
+        except urllib.error.HTTPError:
+            return process, time.perf_counter() - started
         except OSError:
             if process.poll() is not None:
                 raise RuntimeError("the mock exited") from None

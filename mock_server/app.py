@@ -1,59 +1,42 @@
 """The mock's HTTP application: the management REST API, gRPC-web, its control plane and CORS.
 
-Routing comes from the spec through connexion. Connexion's own security and request validation
-middlewares are left out on purpose: ZITADEL authenticates before it validates and words both
-its own way, so the domain does both (with the spec's rules) and connexion only routes. Nor
-does connexion parse a body: the gateway middleware and the control-plane guard hand it JSON
-they have judged already.
+A request meets, outermost first: the control-plane guard, X-Robots-Tag, CORS, then
+:class:`_Front`, which sends gRPC-web to its app, the management operations to the REST fast
+path (:mod:`mock_server.rest.dispatch`, one table lookup) and everything else (Swagger UI, the
+control plane, unknown paths and methods) to connexion (:mod:`mock_server.rest.connexion_app`),
+built on the first request that needs it so that start-up never imports it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import threading
+import warnings
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import connexion
-from connexion.middleware import MiddlewarePosition
-from connexion.middleware.context import ContextMiddleware
-from connexion.middleware.exceptions import ExceptionMiddleware
-from connexion.middleware.lifespan import LifespanMiddleware
-from connexion.middleware.routing import RoutingMiddleware
-from connexion.middleware.server_error import ServerErrorMiddleware
-from connexion.middleware.swagger_ui import SwaggerUIMiddleware
-from connexion.resolver import Resolver
 from starlette.datastructures import Headers
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from zitadel_lifecycle_openapi import CONTROL_SPEC, MANAGEMENT_SPEC
 
 from mock_server import contract
 from mock_server.admin import DEFAULT_MAX_RESOURCES, WorldAdmin
 from mock_server.domain.commands import DEFAULT_PROFILE, PROFILES
-from mock_server.domain.errors import ZitadelError
 from mock_server.domain.instances import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_INSTANCES, Instances
 from mock_server.domain.service import LifecycleService
 from mock_server.domain.world import World
 from mock_server.fixtures import DEFAULT_SEED, build_world, world_factory
 from mock_server.grpc_front import GrpcWebApp, is_grpc_web
+from mock_server.grpc_front.web import serve_lifespan
 from mock_server.journal import DEFAULT_JOURNAL_SIZE
-from mock_server.rest import control as control_plane
-from mock_server.rest import gateway, management
-from mock_server.rest.control import CONTROL_BASE_PATH, ControlPlaneGuard
+from mock_server.rest import gateway
+from mock_server.rest.control_guard import CONTROL_BASE_PATH, ControlPlaneGuard
 from mock_server.rest.cors import CorsMiddleware
 from mock_server.rest.dispatch import RestDispatch
 
 __all__ = ["CONTROL_BASE_PATH", "MockServer", "create_app", "create_mock"]
 # gRPC-web calls are POST /<package>.<Service>/<Method>; ZITADEL's services are zitadel.*.
 GRPC_WEB_PATH_PREFIX = "/zitadel."
-MIDDLEWARES = [
-    ServerErrorMiddleware,
-    ExceptionMiddleware,
-    SwaggerUIMiddleware,
-    RoutingMiddleware,
-    LifespanMiddleware,
-    ContextMiddleware,
-]
 
 
 @dataclass
@@ -81,6 +64,11 @@ class _Front:
         self.ui_redirect = RedirectResponse("/management/v1/ui/")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            # Answered here, so that a server's start-up does not build connexion; the mock
+            # registers nothing for connexion's lifespan to run.
+            await serve_lifespan(receive, send)
+            return
         if scope["type"] != "http":
             await self.api(scope, receive, send)
             return
@@ -100,6 +88,46 @@ class _Front:
             await self.rest.serve(*found, scope, receive, send)
             return
         await self.api(scope, receive, send)
+
+
+class LazyApp:
+    """An ASGI app built by ``build`` on its first call (from any thread, built once)."""
+
+    def __init__(self, build: Callable[[], ASGIApp]) -> None:
+        self._build = build
+        self._app: ASGIApp | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def app(self) -> ASGIApp:
+        if self._app is None:
+            with self._lock:
+                if self._app is None:
+                    self._app = self._build()
+        return self._app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+def _connexion_app(
+    service: LifecycleService, instances: Instances, admin: WorldAdmin, control: bool
+) -> ASGIApp:
+    with warnings.catch_warnings():
+        # connexion's imports warn about its own dependencies (Starlette's test client on
+        # httpx, jsonschema's RefResolver): nothing a user of the mock can act on, and since
+        # the app is built on a first request, the warning would land in the user's run.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+        from mock_server.rest import connexion_app
+
+        return connexion_app.build(
+            service,
+            instances,
+            admin,
+            base_path=contract.management_base_path(),
+            control=control,
+        )
 
 
 class _RobotsTag:
@@ -172,27 +200,8 @@ def create_mock(
     service = LifecycleService(instances)
     admin = WorldAdmin(world, initial_world, max_resources=max_resources)
 
-    api = connexion.AsyncApp(
-        __name__, middlewares=list(MIDDLEWARES), jsonifier=gateway.CompactJsonifier()
-    )
-    base_path = contract.base_path(contract.load_spec())
-    api.add_middleware(gateway.GatewayBodyMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT)
-    api.add_api(
-        MANAGEMENT_SPEC,
-        base_path=base_path,
-        resolver=Resolver(lambda operation_id: management.handler_for(service, operation_id)),
-    )
-    if control:
-        handlers = control_plane.handlers(instances, admin)
-        api.add_api(
-            CONTROL_SPEC,
-            base_path=CONTROL_BASE_PATH,
-            resolver=Resolver(lambda operation_id: handlers[operation_id]),
-        )
-    api.add_error_handler(ZitadelError, gateway.handle_zitadel_error)
-    api.add_error_handler(404, gateway.handle_http_exception)
-    api.add_error_handler(405, gateway.handle_http_exception)
-    api.add_error_handler(Exception, gateway.handle_unexpected)
+    api = LazyApp(lambda: _connexion_app(service, instances, admin, control))
+    base_path = contract.management_base_path()
 
     # CORS as ZITADEL answers it, except on the control plane: it is for tools, not browsers.
     app: ASGIApp = CorsMiddleware(

@@ -54,9 +54,15 @@ def is_read_permission(permission: str) -> bool:
     return permission.endswith(".read")
 
 
+# libyaml's loader when PyYAML was built with it: the same safe subset, parsed about ten times
+# faster than the pure-Python one (the spec took 0.3 s of the mock's start-up).
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_spec(path: Path = MANAGEMENT_SPEC) -> dict[str, Any]:
+    """The spec as a new document (the caller may change it)."""
     with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return yaml.load(handle, Loader=SafeLoader)
 
 
 def resolve(spec: dict[str, Any], node: Any) -> Any:
@@ -71,6 +77,12 @@ def resolve(spec: dict[str, Any], node: Any) -> Any:
 
 def base_path(spec: dict[str, Any]) -> str:
     return spec["servers"][0]["url"].rstrip("/")
+
+
+@functools.cache
+def management_base_path() -> str:
+    """The management API's base path (``/management/v1``), read once."""
+    return base_path(load_spec())
 
 
 def _required_fields(spec: dict[str, Any], schema: Any) -> set[str]:

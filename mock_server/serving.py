@@ -465,11 +465,6 @@ def serve(
         access_log=access_log,
     )
     server = MockServer(config, grpc_servers, grace)
-    # What start-up built (modules, the spec, the world) lives as long as the process: frozen,
-    # the collector's full passes no longer walk it, which is most of the heap and of their
-    # pauses under load.
-    gc.collect()
-    gc.freeze()
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -482,6 +477,11 @@ def serve(
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signum, on_signal, signum)
+        # What start-up built (modules, the spec, the world) lives as long as the process:
+        # frozen, the collector's full passes no longer walk it, which is most of the heap and
+        # of their pauses under load. (After the signal handlers: a SIGTERM is a clean exit.)
+        gc.collect()
+        gc.freeze()
         await server.serve(sockets=[sock])
 
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:

@@ -164,7 +164,7 @@ class GrpcWebApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await serve_lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -267,8 +267,8 @@ async def _plain(
     await send({"type": "http.response.body", "body": body})
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
-    # Served on its own (uvicorn), the app has nothing to set up or tear down.
+async def serve_lifespan(receive: Receive, send: Send) -> None:
+    # Nothing to set up or tear down: the world is built before serving.
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":

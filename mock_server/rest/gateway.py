@@ -1,5 +1,8 @@
 """The grpc-gateway in front of the management RPCs: body decoding and error responses.
 
+Nothing here imports connexion, which the fast path (:mod:`mock_server.rest.dispatch`) and
+start-up do without; connexion's error handlers are in :mod:`mock_server.rest.connexion_app`.
+
 It sits in connexion's stack right after routing, so an unknown path (404) or method (405)
 answers first, then a malformed body (400, before any authentication, as the gateway decodes
 before calling the gRPC server), and only then the RPC with its auth and validation.
@@ -11,9 +14,6 @@ import json
 import logging
 from typing import Any
 
-from connexion.jsonifier import Jsonifier
-from connexion.lifecycle import ConnexionRequest, ConnexionResponse
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server import contract, status
@@ -42,60 +42,11 @@ def compact_json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
-class CompactJsonifier(Jsonifier):
-    """Connexion's serializer for handler results, writing :func:`compact_json`."""
-
-    def dumps(self, data: Any, **kwargs: Any) -> str:
-        return compact_json(data).decode()
-
-
 # Where the decoded body waits for the handler, so it is decoded once.
 DECODED_BODY = "zitadel_gateway_body"
 
 
-def error_response(error: errors.ZitadelError) -> ConnexionResponse:
-    return ConnexionResponse(
-        status_code=status.http_status(error),
-        body=compact_json(status.envelope(error)),
-        content_type="application/json",
-        mimetype="application/json",
-        headers=status.http_headers(error),
-    )
-
-
-# The error handlers are coroutines: connexion runs a plain function in a worker thread, one
-# thread-pool hop for every 404 and 405 it answers.
-async def handle_zitadel_error(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    assert isinstance(exc, errors.ZitadelError)
-    return error_response(exc)
-
-
-async def handle_http_exception(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    """Routing failures in the gateway's words: 404 Not Found (code 5), 405 (code 12)."""
-    code = getattr(exc, "status_code", 500)
-    if code == 404:
-        return error_response(errors.ZitadelError(errors.Code.NOT_FOUND, "Not Found"))
-    if code == 405:
-        # ZITADEL's own routing-error handler answers 405 with code 12, outside the code mapping.
-        response = error_response(
-            errors.ZitadelError(errors.Code.UNIMPLEMENTED, "Method Not Allowed")
-        )
-        response.status_code = 405
-        return response
-    detail = exc.detail if isinstance(exc, HTTPException) else "Internal"
-    error = errors.ZitadelError(errors.Code.INTERNAL, str(detail))
-    response = error_response(error)
-    response.status_code = code if 400 <= code < 600 else 500
-    return response
-
-
 UNEXPECTED = errors.ZitadelError(errors.Code.INTERNAL, "Internal")
-
-
-async def handle_unexpected(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    """A bug of the mock, never the client's fault: still an envelope, and logged in full."""
-    logger.error("unhandled error", exc_info=exc)
-    return error_response(UNEXPECTED)
 
 
 def too_large(exc: BodyTooLarge) -> errors.ZitadelError:
@@ -187,9 +138,14 @@ async def send_error(
     await send({"type": "http.response.body", "body": body})
 
 
-async def send_unexpected(send: Send, exc: Exception) -> None:
-    """:func:`handle_unexpected` for code that runs before connexion."""
+def log_unexpected(exc: Exception) -> None:
+    """A bug of the mock, never the client's fault: it gets an envelope, the log the trace."""
     logger.error("unhandled error", exc_info=exc)
+
+
+async def send_unexpected(send: Send, exc: Exception) -> None:
+    """:data:`UNEXPECTED` for a bug met before connexion, logged in full."""
+    log_unexpected(exc)
     await send_error(send, UNEXPECTED)
 
 

@@ -1,21 +1,19 @@
 """The management operations over REST: path fields, headers and the decoded body in, one
 service call, protojson out.
 
-:func:`answer` is the one place that does it; the fast path (:mod:`mock_server.rest.dispatch`)
-calls it for every management request, and the connexion handlers of :func:`handler_for` for the
-few that still reach connexion's router (a HEAD on a read route, which Starlette's routes accept
-for every GET).
+:meth:`Route.answer` is the one place that does it; the fast path
+(:mod:`mock_server.rest.dispatch`) calls it for every management request, and the connexion
+handlers (:func:`mock_server.rest.connexion_app.handler_for`) for the few that still reach
+connexion's router (a HEAD on a read route, which Starlette's routes accept for every GET).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from connexion import request
-from connexion.lifecycle import ConnexionResponse
 from starlette.types import Scope
 
 from mock_server import connection, contract, messages
@@ -24,7 +22,7 @@ from mock_server.domain.service import CallMetadata, LifecycleService
 from mock_server.domain.world import Details
 from mock_server.faults import ConnectionDropped
 from mock_server.grpc_front import codec
-from mock_server.rest.gateway import DECODED_BODY, compact_json
+from mock_server.rest.gateway import compact_json
 from mock_server.rest.json_body import TooDeep
 
 # What a front answers when an injected fault dropped the connection: nobody reads it.
@@ -104,24 +102,3 @@ class Route:
         fields = messages.request_fields(messages.parse_json_request(self.rpc.name, body))
         fields.update(path_fields)
         return fields
-
-
-def handler_for(service: LifecycleService, operation_id: str) -> Callable:
-    """The connexion handler of one operation (the spec's routing table stays connexion's)."""
-    route = Route(service, contract.rpc_by_operation_id(operation_id))
-
-    # Named parameters only: connexion then passes the path parameters and never tries to
-    # parse the body, which the gateway middleware has already judged.
-    async def handle(
-        id: str | None = None, user_id: str | None = None, grant_id: str | None = None
-    ):
-        given = {"id": id, "user_id": user_id, "grant_id": grant_id}
-        scope = request.scope
-        body = scope.get("extensions", {}).get(DECODED_BODY)
-        answer = await route.answer(given, request.headers.items(), body, scope)
-        if answer is None:
-            return ConnexionResponse(status_code=DROPPED, body=b"")
-        return ConnexionResponse(200, body=answer, content_type="application/json")
-
-    handle.__name__ = route.rpc.name
-    return handle
