@@ -16,6 +16,7 @@ gRPC-web, and ListActions.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import socket
@@ -170,8 +171,9 @@ def measure(port: int, pid: int, script: str, connections: int, seconds: float) 
     return {"us": spent / max(requests, 1) * 1e6, "rps": requests / seconds, "p99": p99}
 
 
-def world_fixture(resources: int, directory: str) -> str:
-    """A fixture file of the seeded world plus ``resources`` actions in its first org."""
+def world_fixture(resources: int, directory: str, form: str = "json") -> str:
+    """A fixture file (JSON or YAML) of the seeded world plus ``resources`` actions in its
+    first org."""
     from mock_server import fixtures
 
     doc = fixtures.seed_document(0)
@@ -188,9 +190,13 @@ def world_fixture(resources: int, directory: str) -> str:
                 "state": "active",
             }
         )
-    path = os.path.join(directory, f"world-{resources}.yaml")
+    path = os.path.join(directory, f"world-{resources}.{form}")
     with open(path, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(doc, handle, sort_keys=False)
+        if form == "json":
+            json.dump(doc, handle, default=str)
+        else:
+            dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+            yaml.dump(doc, handle, Dumper=dumper, sort_keys=False)
     return path
 
 
@@ -200,6 +206,7 @@ def main() -> int:
     parser.add_argument("--connections", default="16")
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--sizes", default="", help="world sizes for the world-size table")
+    parser.add_argument("--fixture-format", choices=("json", "yaml"), default="json")
     parser.add_argument("--mock-args", default="", help="extra zitadel-mock options")
     args = parser.parse_args()
     extra = args.mock_args.split()
@@ -224,7 +231,7 @@ def main() -> int:
     if args.sizes:
         with tempfile.TemporaryDirectory() as directory:
             for size in (int(s) for s in args.sizes.split(",")):
-                path = world_fixture(size, directory)
+                path = world_fixture(size, directory, args.fixture_format)
                 port = free_port()
                 before = None
                 process, startup = start_mock(port, [*extra, "--fixtures", path])
@@ -238,7 +245,8 @@ def main() -> int:
                     process.terminate()
                     process.wait()
                 print(
-                    f"world {size:>7} actions: start-up {startup:5.2f} s, RSS {before:5.0f} MB, "
+                    f"world {size:>7} actions ({args.fixture_format}): start-up {startup:5.2f} s, "
+                    f"RSS {before:5.0f} MB, "
                     f"toggle {result['us']:4.0f} us/request"
                 )
     return 0

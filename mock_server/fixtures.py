@@ -9,6 +9,7 @@ loads back into an identical one.
 from __future__ import annotations
 
 import functools
+import json
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -380,12 +381,27 @@ def load_document(doc: dict, world: World | None = None) -> World:
 def read_fixture_file(path: str | Path) -> dict:
     with open(path, encoding="utf-8") as handle:
         try:
-            doc = yaml.safe_load(handle) or {}
+            text = handle.read()
+            # A JSON document (YAML's subset) reads at C speed with json; YAML with libyaml's
+            # loader when PyYAML has it: 100,000 resources load in seconds, not a minute.
+            doc = _json_document(text)
+            if doc is None:
+                doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            doc = doc or {}
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise FixtureError(f"{path}: not a YAML document: {exc}") from None
     if not isinstance(doc, dict):
         raise FixtureError(f"{path}: a fixture file holds a mapping")
     return doc
+
+
+def _json_document(text: str) -> Any:
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None  # YAML's flow style, say: the YAML loader judges it
 
 
 def build_world(seed: int = DEFAULT_SEED, fixtures: str | Path | dict | None = None) -> World:

@@ -4,6 +4,7 @@ collector that no longer walks what start-up built."""
 from __future__ import annotations
 
 import gc
+import json
 import signal
 import socket
 import subprocess
@@ -81,3 +82,26 @@ def test_serving_freezes_what_start_up_built(monkeypatch) -> None:
         thread.start()
         thread.join(20)
     assert seen == {"access_log": False, "frozen": True}
+
+
+def test_a_json_fixture_file_reads_as_the_same_world_as_its_yaml_twin(tmp_path) -> None:
+    from mock_server import fixtures
+
+    doc = fixtures.seed_document(0)
+    as_json = tmp_path / "world.json"
+    as_json.write_text(json.dumps(doc, default=str), encoding="utf-8")
+    as_yaml = tmp_path / "world.yaml"
+    as_yaml.write_text(fixtures.dump_yaml(doc), encoding="utf-8")
+    from_json = fixtures.export_document(fixtures.build_world(0, as_json))
+    from_yaml = fixtures.export_document(fixtures.build_world(0, as_yaml))
+    assert from_json == from_yaml
+    assert len(from_json["actions"]) == len(doc["actions"]) > 0
+
+
+def test_a_yaml_flow_mapping_that_is_no_json_still_loads(tmp_path) -> None:
+    from mock_server import fixtures
+
+    path = tmp_path / "flow.yaml"
+    path.write_text("{orgs: [{id: '1', name: Flow}]}\n", encoding="utf-8")
+    world = fixtures.build_world(0, path)
+    assert [org.name for org in world.orgs.values()] == ["Flow"]
