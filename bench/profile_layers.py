@@ -106,7 +106,7 @@ def start_mock(port: int, extra: list[str]) -> tuple[subprocess.Popen, float]:
     """The mock as ``zitadel-mock`` starts it, and the seconds to its first answer."""
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "mock_server", "--port", str(port), "--no-grpc", *extra],
+        [sys.executable, "-m", "mock_server", "--port", str(port), *extra],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -171,6 +171,63 @@ def measure(port: int, pid: int, script: str, connections: int, seconds: float) 
     return {"us": spent / max(requests, 1) * 1e6, "rps": requests / seconds, "p99": p99}
 
 
+GRPC_CLIENT = """
+import asyncio, sys, time
+import grpc
+from mock_server.grpc_front.gen.zitadel import management_pb2 as pb, management_pb2_grpc as rpc
+
+async def main(target, action, connections, seconds):
+    done = 0
+    metadata = (("authorization", "Bearer admin-pat"),)
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = rpc.ManagementServiceStub(channel)
+        deadline = time.monotonic() + seconds
+        async def worker(n):
+            nonlocal done
+            while time.monotonic() < deadline:
+                n += 1
+                call = stub.ReactivateAction if n % 2 else stub.DeactivateAction
+                request = (pb.ReactivateActionRequest if n % 2 else pb.DeactivateActionRequest)
+                try:
+                    await call(request(id=action), metadata=metadata)
+                except grpc.aio.AioRpcError:
+                    pass
+                done += 1
+        await asyncio.gather(*(worker(i) for i in range(connections)))
+    print(done)
+
+asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])))
+"""
+
+
+def measure_grpc(port: int, pid: int, action: str, connections: int, seconds: float) -> dict:
+    """The toggle over native gRPC (HTTP/2 on the mock's port), from a grpc.aio client."""
+
+    def run(duration: float) -> int:
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                GRPC_CLIENT,
+                f"127.0.0.1:{port}",
+                action,
+                str(connections),
+                str(duration),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return int(out.split()[-1])
+
+    run(1)
+    before = cpu_seconds(pid)
+    requests = run(seconds)
+    spent = cpu_seconds(pid) - before
+    return {"us": spent / max(requests, 1) * 1e6, "rps": requests / seconds, "p99": "-"}
+
+
 def world_fixture(resources: int, directory: str, form: str = "json") -> str:
     """A fixture file (JSON or YAML) of the seeded world plus ``resources`` actions in its
     first org."""
@@ -204,23 +261,30 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", default="16")
-    parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    parser.add_argument(
+        "--workloads", default=",".join([*WORKLOADS, "grpc toggle", "grpc own-port toggle"])
+    )
     parser.add_argument("--sizes", default="", help="world sizes for the world-size table")
     parser.add_argument("--fixture-format", choices=("json", "yaml"), default="json")
     parser.add_argument("--mock-args", default="", help="extra zitadel-mock options")
     args = parser.parse_args()
     extra = args.mock_args.split()
     port = free_port()
-    process, startup = start_mock(port, extra)
+    grpc_port = free_port()
+    process, startup = start_mock(port, ["--grpc-port", str(grpc_port), *extra])
     try:
         time.sleep(1)
         print(f"start-up to first answer {startup:.2f} s, RSS idle {rss_mb(process.pid):.0f} MB")
         target = action_id(port)
         for connections in (int(c) for c in args.connections.split(",")):
             for name in args.workloads.split(","):
-                result = measure(
-                    port, process.pid, WORKLOADS[name] % {"id": target}, connections, args.seconds
-                )
+                if name.startswith("grpc "):
+                    # Through the HTTP port's relay, or on gRPC's own port.
+                    on = grpc_port if name == "grpc own-port toggle" else port
+                    result = measure_grpc(on, process.pid, target, connections, args.seconds)
+                else:
+                    script = WORKLOADS[name] % {"id": target}
+                    result = measure(port, process.pid, script, connections, args.seconds)
                 print(
                     f"c{connections:<3} {name:<16} {result['us']:7.0f} us/request "
                     f"{result['rps']:7.0f} rps  p99 {result['p99']}"
@@ -234,7 +298,7 @@ def main() -> int:
                 path = world_fixture(size, directory, args.fixture_format)
                 port = free_port()
                 before = None
-                process, startup = start_mock(port, [*extra, "--fixtures", path])
+                process, startup = start_mock(port, ["--no-grpc", *extra, "--fixtures", path])
                 try:
                     time.sleep(0.5)
                     before = rss_mb(process.pid)

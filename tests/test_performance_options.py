@@ -105,3 +105,46 @@ def test_a_yaml_flow_mapping_that_is_no_json_still_loads(tmp_path) -> None:
     path.write_text("{orgs: [{id: '1', name: Flow}]}\n", encoding="utf-8")
     world = fixtures.build_world(0, path)
     assert [org.name for org in world.orgs.values()] == ["Flow"]
+
+
+_START_UP = """
+import asyncio, json, sys
+import mock_server.cli
+from mock_server.app import create_mock
+
+mock = create_mock(seed=0)
+at_start = sorted({name.split(".")[0] for name in sys.modules} & {"connexion", "schemathesis"})
+
+async def info():
+    sent = []
+    scope = {"type": "http", "method": "GET", "path": "/_mock/v1/info", "raw_path": b"",
+             "query_string": b"", "headers": [(b"host", b"localhost")], "root_path": "",
+             "scheme": "http", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1)}
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+    async def send(message):
+        sent.append(message)
+    await mock.app(scope, receive, send)
+    return sent[0]["status"]
+
+status = asyncio.run(info())
+print(json.dumps({"at_start": at_start, "status": status,
+                  "connexion_after": "connexion" in sys.modules,
+                  "schemathesis_after": "schemathesis" in sys.modules}))
+"""
+
+
+def test_start_up_leaves_connexion_for_the_first_request_that_needs_it() -> None:
+    # A fresh interpreter: what start-up imports, then what the first control call does.
+    out = subprocess.run(
+        [sys.executable, "-W", "error", "-c", _START_UP],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert json.loads(out) == {
+        "at_start": [],
+        "status": 200,
+        "connexion_after": True,
+        "schemathesis_after": False,
+    }
