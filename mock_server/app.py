@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.datastructures import Headers
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -77,7 +76,7 @@ class _Front:
             await self.ui_redirect(scope, receive, send)
             return
         # ZITADEL's routeGRPCWeb: every POST whose Content-Type starts with application/grpc-web.
-        if scope["method"] == "POST" and is_grpc_web(Headers(scope=scope).get("content-type")):
+        if scope["method"] == "POST" and is_grpc_web(_content_type(scope)):
             await self.grpc_web(scope, receive, send)
             return
         if gateway.is_gateway_path(path) and gateway.redirects_in_starlette(path):
@@ -128,6 +127,14 @@ def _connexion_app(
             base_path=contract.management_base_path(),
             control=control,
         )
+
+
+def _content_type(scope: Scope) -> str | None:
+    # The first Content-Type, as Headers.get reads it, without building a Headers per request.
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return value.decode("latin-1")
+    return None
 
 
 class _RobotsTag:

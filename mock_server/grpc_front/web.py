@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import logging
 import re
 import struct
@@ -63,6 +64,7 @@ class _Wire:
     codec: str  # the content-subtype after "+"; "proto" when absent
 
 
+@functools.lru_cache(maxsize=64)  # clients send a handful of Content-Types, each many times
 def _wire(content_type: str) -> _Wire:
     media = content_type.split(";", 1)[0].strip().lower()
     base, _, subtype = media.partition("+")
