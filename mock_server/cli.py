@@ -18,7 +18,7 @@ from mock_server.domain.instances import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_INSTA
 from mock_server.domain.world import World
 from mock_server.faults import parse_fail_option, parse_latency_option
 from mock_server.fixtures import DEFAULT_SEED, FixtureError
-from mock_server.grpc_front.server import DEFAULT_GRPC_PORT, create_grpc_server, grpc_address
+from mock_server.grpc_front.address import DEFAULT_GRPC_PORT, grpc_address
 from mock_server.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
 
 
@@ -402,6 +402,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _grpc(mock, args: argparse.Namespace, backend: str):
     """The grpcio server with its private listener and, if it can bind, its own port."""
+    from mock_server.grpc_front.server import create_grpc_server  # grpcio: only when serving it
+
     port = DEFAULT_GRPC_PORT if args.grpc_port is None else args.grpc_port
     try:
         server, bound = create_grpc_server(mock.service, args.host, port, backend=backend)

@@ -63,7 +63,8 @@ def test_no_grpc_starts_none(monkeypatch, capsys):
     def refuse(*_args, **_kwargs):
         raise AssertionError("--no-grpc must not create a gRPC server")
 
-    monkeypatch.setattr(cli, "create_grpc_server", refuse)
+    # cli imports the server (and grpcio) only when it serves gRPC.
+    monkeypatch.setattr("mock_server.grpc_front.server.create_grpc_server", refuse)
     code, seen, _ = _run(monkeypatch, capsys, ["--no-grpc"])
     assert code == 0
     assert BANNER_GRPC.findall(seen["banner"]) == ["off"]

@@ -6,7 +6,20 @@ modules under ``gen/`` are generated from ``proto/`` by
 ``python -m mock_server.grpc_front.generate``.
 """
 
-from mock_server.grpc_front.server import DEFAULT_GRPC_PORT, create_grpc_server
+from __future__ import annotations
+
+from typing import Any
+
+from mock_server.grpc_front.address import DEFAULT_GRPC_PORT
 from mock_server.grpc_front.web import GrpcWebApp, is_grpc_web
 
 __all__ = ["DEFAULT_GRPC_PORT", "GrpcWebApp", "create_grpc_server", "is_grpc_web"]
+
+
+def __getattr__(name: str) -> Any:
+    # The native gRPC server imports grpcio, which gRPC-web and a --no-grpc mock do without.
+    if name == "create_grpc_server":
+        from mock_server.grpc_front.server import create_grpc_server
+
+        return create_grpc_server
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,9 +25,9 @@ from mock_server.domain.errors import ZitadelError
 from mock_server.domain.service import LifecycleService
 from mock_server.faults import ConnectionDropped
 from mock_server.grpc_front import codec, gen
+from mock_server.grpc_front.address import DEFAULT_GRPC_PORT, grpc_address
 from mock_server.grpc_front.gen.zitadel import management_pb2_grpc
 
-DEFAULT_GRPC_PORT = 50051
 _CODES = {code.value[0]: code for code in grpc.StatusCode}
 
 
@@ -202,12 +202,6 @@ def add_standard_services(server: grpc.Server, served: list[str]) -> None:
     for name in ["", *served]:
         checker.set(name, health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(checker, server)
-
-
-def grpc_address(host: str, port: int) -> str:
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"  # an IPv6 literal
-    return f"{host}:{port}"
 
 
 def create_grpc_server(
