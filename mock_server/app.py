@@ -9,6 +9,7 @@ built on the first request that needs it so that start-up never imports it.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -106,7 +107,11 @@ class LazyApp:
         return self._app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
+        app = self._app
+        if app is None:
+            # Built in a worker thread: the event loop serves the other requests meanwhile.
+            app = await asyncio.to_thread(lambda: self.app)
+        await app(scope, receive, send)
 
 
 def _connexion_app(
