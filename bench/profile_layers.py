@@ -103,7 +103,8 @@ def rss_mb(pid: int) -> float:
 
 
 def start_mock(port: int, extra: list[str]) -> tuple[subprocess.Popen, float]:
-    """The mock as ``zitadel-mock`` starts it, and the seconds to its first answer."""
+    """The mock as ``zitadel-mock`` starts it, and the seconds to its first answer (its CPU
+    seconds by then are ``cpu_seconds(process.pid)``, steadier on a busy machine)."""
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "mock_server", "--port", str(port), *extra],
@@ -274,7 +275,11 @@ def main() -> int:
     process, startup = start_mock(port, ["--grpc-port", str(grpc_port), *extra])
     try:
         time.sleep(1)
-        print(f"start-up to first answer {startup:.2f} s, RSS idle {rss_mb(process.pid):.0f} MB")
+        spent = cpu_seconds(process.pid)
+        print(
+            f"start-up to first answer {startup:.2f} s ({spent:.2f} s CPU), "
+            f"RSS idle {rss_mb(process.pid):.0f} MB"
+        )
         target = action_id(port)
         for connections in (int(c) for c in args.connections.split(",")):
             for name in args.workloads.split(","):
@@ -300,6 +305,7 @@ def main() -> int:
                 before = None
                 process, startup = start_mock(port, ["--no-grpc", *extra, "--fixtures", path])
                 try:
+                    spent = cpu_seconds(process.pid)
                     time.sleep(0.5)
                     before = rss_mb(process.pid)
                     result = measure(
@@ -309,7 +315,8 @@ def main() -> int:
                     process.terminate()
                     process.wait()
                 print(
-                    f"world {size:>7} actions ({args.fixture_format}): start-up {startup:5.2f} s, "
+                    f"world {size:>7} actions ({args.fixture_format}): start-up {startup:5.2f} s "
+                    f"({spent:.2f} s CPU), "
                     f"RSS {before:5.0f} MB, "
                     f"toggle {result['us']:4.0f} us/request"
                 )
