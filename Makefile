@@ -33,9 +33,11 @@ test: setup lint
 	$(BIN)/python -m pytest -n auto $(ARGS)
 
 # Figures, not a test: nothing asserts on them, CI times nothing and `make test` leaves it out.
-# Prism goes into the user's cache on first use; wrk comes from the OS packages when it can
-# (as root with apt-get), else the script's own Python load generator drives the servers.
+# Prism goes into the user's cache on first use; wrk and h2load (native gRPC) come from the OS
+# packages when they can (as root with apt-get), else the script's own Python load generator
+# drives the servers and native gRPC is left out.
 bench: $(BIN)/.installed
-	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
-		&& apt-get install -y -q wrk >/dev/null; } || true
+	@command -v wrk >/dev/null && command -v h2load >/dev/null || { [ "$$(id -u)" = 0 ] \
+		&& command -v apt-get >/dev/null && apt-get install -y -q wrk nghttp2-client >/dev/null; } \
+		|| true
 	$(BIN)/python bench/bench_side_by_side.py $(ARGS)

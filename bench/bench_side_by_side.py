@@ -17,6 +17,11 @@ else from the asyncio generator in this file. Three workloads:
 - ``unauth``: DeactivateAction without an Authorization header (401 on both);
 - ``read``: GetAction with the token (Prism answers from the spec's example).
 
+The same three go to the mock's other fronts (only it speaks them): ``web-*`` over gRPC-web
+(binary protobuf, the HTTP/1.1 generator reads the gRPC status from the trailers) and
+``grpc-*`` over native gRPC from h2load (``apt-get install -y nghttp2-client``), whose codes
+come from the mock's journal since h2load cannot read trailers.
+
 Server CPU per request is the utime+stime the server's process tree spent over a block (from
 /proc), divided by the requests answered in it. Then start-up time to the first answer and idle
 RSS for the mock and Prism, and the mock's cost against the size of its world (fixture files of
@@ -28,10 +33,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import multiprocessing
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -55,7 +60,15 @@ MANAGEMENT = "/management/v1"
 # The seeded world's instance owner (mock_server.fixtures.SEED_TOKENS): IAM_OWNER, every org.
 TOKEN = "admin-pat"
 HOST = "127.0.0.1"
-WORKLOADS = ("toggle", "unauth", "read")
+# The same three over gRPC-web (binary protobuf, as @zitadel/client/web sends it) and native
+# gRPC (HTTP/2, as @zitadel/node): only the mock speaks them, so they compare its fronts.
+REST_WORKLOADS = ("toggle", "unauth", "read")
+WORKLOADS = (
+    *REST_WORKLOADS,
+    *(f"web-{name}" for name in REST_WORKLOADS),
+    *(f"grpc-{name}" for name in REST_WORKLOADS),
+)
+SERVICE = "/zitadel.management.v1.ManagementService"
 TARGETS = ("mock", "prism", "starlette")
 # How long a server may take to answer its first request; a 100k-resource world loads slowly.
 START_TIMEOUT = 600.0
@@ -165,6 +178,7 @@ class Server:
     prefix: str  # what goes before the spec's paths: Prism serves them without /management/v1
     errors: IO[bytes]
     startup_s: float = 0.0
+    grpc_port: int | None = None  # the mock's port for native gRPC only
 
     @property
     def pid(self) -> int:
@@ -206,13 +220,20 @@ def _start(name: str, argv: list[str], port: int, prefix: str) -> Server:
     return server
 
 
+# Options added to the mock's command line (--mock-args): later ones win over the defaults.
+MOCK_ARGS: list[str] = []
+
+
 def start_mock(fixtures: Path | None = None) -> Server:
-    port = free_port()
-    argv = [sys.executable, "-m", "mock_server", "--port", str(port), "--grpc-port", "0"]
-    argv += ["--log-level", "warning"]  # no access log, as Prism runs with -v warn
+    port, grpc_port = free_port(), free_port()
+    argv = [sys.executable, "-m", "mock_server", "--port", str(port)]
+    argv += ["--grpc-port", str(grpc_port), "--log-level", "warning"]  # no access log, as Prism
     if fixtures is not None:
         argv += ["--fixtures", str(fixtures)]
-    return _start("mock", argv, port, MANAGEMENT)
+    argv += MOCK_ARGS
+    server = _start("mock", argv, port, MANAGEMENT)
+    server.grpc_port = grpc_port
+    return server
 
 
 def start_prism(binary: Path) -> Server:
@@ -261,31 +282,73 @@ class Request:
     method: str
     path: str
     headers: tuple[tuple[str, str], ...]
-    body: str = ""
+    body: bytes = b""
 
     def wire(self, port: int) -> bytes:
         lines = [f"{self.method} {self.path} HTTP/1.1", f"Host: {HOST}:{port}"]
         lines += [f"{name}: {value}" for name, value in self.headers]
         if self.method != "GET":
-            lines.append(f"Content-Length: {len(self.body.encode())}")
-        return ("\r\n".join(lines) + "\r\n\r\n" + self.body).encode()
+            lines.append(f"Content-Length: {len(self.body)}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode() + self.body
+
+
+def grpc_web_frame(resource_id: str) -> bytes:
+    """A gRPC-web data frame holding ``{id: resource_id}``: field 1, a string, is the only
+    field of DeactivateActionRequest, ReactivateActionRequest and GetActionRequest."""
+    value = resource_id.encode()
+    message = b"\x0a" + bytes([len(value)]) + value  # ids are far shorter than 128 bytes
+    return b"\x00" + len(message).to_bytes(4, "big") + message
 
 
 def workload(name: str, prefix: str, action_id: str) -> list[Request]:
     """The requests of one workload, sent in this order, round and round."""
     auth = (("Authorization", f"Bearer {TOKEN}"),)
+    if name.startswith("web-"):
+        return _grpc_web_workload(name.removeprefix("web-"), auth, action_id)
+    if name.startswith("grpc-"):
+        # The same calls as gRPC-web's; the gRPC load generator sends them over HTTP/2.
+        grpc = (("content-type", "application/grpc"), ("te", "trailers"))
+        web = _grpc_web_workload(name.removeprefix("grpc-"), auth, action_id)
+        return [
+            Request(
+                r.method,
+                r.path,
+                tuple(h for h in r.headers if h[0] == "Authorization") + grpc,
+                r.body,
+            )
+            for r in web
+        ]
     json_body = (("Content-Type", "application/json"),)
     action = f"{prefix}/actions/{action_id}"
-    deactivate = Request("POST", f"{action}/_deactivate", auth + json_body, "{}")
-    reactivate = Request("POST", f"{action}/_reactivate", auth + json_body, "{}")
+    deactivate = Request("POST", f"{action}/_deactivate", auth + json_body, b"{}")
+    reactivate = Request("POST", f"{action}/_reactivate", auth + json_body, b"{}")
     if name == "toggle":
         # Each second call finds the action already in the state asked for: 200, 400, 200, 400.
         return [deactivate, deactivate, reactivate, reactivate]
     if name == "unauth":
-        return [Request("POST", deactivate.path, json_body, "{}")]
+        return [Request("POST", deactivate.path, json_body, b"{}")]
     if name == "read":
         return [Request("GET", action, auth)]
     raise ValueError(f"unknown workload {name!r}")
+
+
+def _grpc_web_workload(name: str, auth, action_id: str) -> list[Request]:
+    web = (("Content-Type", "application/grpc-web+proto"), ("X-Grpc-Web", "1"))
+    frame = grpc_web_frame(action_id)
+    deactivate = Request("POST", f"{SERVICE}/DeactivateAction", auth + web, frame)
+    reactivate = Request("POST", f"{SERVICE}/ReactivateAction", auth + web, frame)
+    if name == "toggle":
+        return [deactivate, deactivate, reactivate, reactivate]
+    if name == "unauth":
+        return [Request("POST", deactivate.path, web, frame)]
+    if name == "read":
+        return [Request("POST", f"{SERVICE}/GetAction", auth + web, frame)]
+    raise ValueError(f"unknown workload web-{name!r}")
+
+
+def speaks(target: str, workload_name: str) -> bool:
+    """Whether a target serves a workload: gRPC-web and gRPC are the mock's alone."""
+    return target == "mock" or workload_name in REST_WORKLOADS
 
 
 def toggled_action(mock: Server) -> str:
@@ -338,14 +401,15 @@ async def _connection(port, payloads, turn, stop_at, latencies, statuses, errors
             head = await reader.readuntil(b"\r\n\r\n")
             lowered = head.lower()
             match = re.search(rb"\r\ncontent-length:\s*(\d+)", lowered)
+            body = b""
             if match:
-                await reader.readexactly(int(match.group(1)))
+                body = await reader.readexactly(int(match.group(1)))
             elif b"transfer-encoding: chunked" in lowered:
                 while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
-                    await reader.readexactly(size + 2)
+                    body += (await reader.readexactly(size + 2))[:-2]
                 await reader.readuntil(b"\r\n")
             latencies.append(time.perf_counter() - started)
-            statuses[int(head[9:12])] += 1
+            statuses[status_of(head, body)] += 1
             if b"\r\nconnection: close" in lowered:
                 writer.close()
                 writer = None
@@ -414,8 +478,23 @@ def python_load(
     )
 
 
-def _lua_string(text: str) -> str:
-    return json.dumps(text)  # a JSON string of ASCII text is a valid Lua string literal
+GRPC_STATUS = re.compile(rb"grpc-status: ?(\d+)", re.I)
+
+
+def status_of(head: bytes, body: bytes) -> int | str:
+    """The HTTP status, or for gRPC-web (always HTTP 200) ``grpc N`` from its trailers."""
+    found = GRPC_STATUS.search(head) or GRPC_STATUS.search(body)
+    return f"grpc {int(found.group(1))}" if found else int(head[9:12])
+
+
+def _lua_string(text: str | bytes) -> str:
+    """A Lua string literal; bytes outside printable ASCII as decimal escapes (Lua has no
+    \\u or \\x escapes in wrk's LuaJIT dialect of 5.1)."""
+    data = text.encode() if isinstance(text, str) else text
+    escaped = "".join(
+        chr(b) if 32 <= b < 127 and chr(b) not in '"\\' else f"\\{b:03d}" for b in data
+    )
+    return f'"{escaped}"'
 
 
 def wrk_script(requests: list[Request]) -> str:
@@ -444,7 +523,9 @@ def wrk_script(requests: list[Request]) -> str:
             "  return requests[turn]",
             "end",
             "function response(status, headers, body)",
-            "  statuses[status] = (statuses[status] or 0) + 1",
+            "  local code = headers['grpc-status'] or (body and body:match('grpc%-status:(%d+)'))",
+            "  local key = code and ('grpc ' .. code) or tostring(status)",
+            "  statuses[key] = (statuses[key] or 0) + 1",
             "end",
             "function done(summary, latency, requests)",
             "  local e = summary.errors",
@@ -453,7 +534,7 @@ def wrk_script(requests: list[Request]) -> str:
             "    e.connect + e.read + e.write + e.timeout))",
             "  for _, thread in ipairs(threads) do",
             '    for status, count in pairs(thread:get("statuses")) do',
-            '      io.write(string.format("STATUS %d %d\\n", status, count))',
+            '      io.write(string.format("STATUS %s %d\\n", status, count))',
             "    end",
             "  end",
             "end",
@@ -468,8 +549,8 @@ def parse_wrk_output(text: str) -> Block:
         raise RuntimeError(f"wrk printed no result line:\n{text}")
     requests, micros, p50, p99, errors = (int(g) for g in match.groups())
     statuses: Counter = Counter()
-    for status, count in re.findall(r"^STATUS (\d+) (\d+)$", text, re.M):
-        statuses[int(status)] += int(count)
+    for status, count in re.findall(r"^STATUS (.+) (\d+)$", text, re.M):
+        statuses[int(status) if status.isdigit() else status] += int(count)
     return Block(requests, micros / 1e6, p50 / 1000, p99 / 1000, statuses, errors)
 
 
@@ -490,6 +571,56 @@ def wrk_load(port: int, requests: list[Request], concurrency: int, duration: flo
     return parse_wrk_output(result.stdout)
 
 
+def h2load_load(port: int, requests: list[Request], concurrency: int, duration: float) -> Block:
+    """Native gRPC over HTTP/2 from h2load (Debian's nghttp2-client): one call in flight per
+    connection, the workload's methods in turn; latencies from its per-request log. The HTTP
+    statuses it sees are all 200: gRPC's own codes travel in trailers (see grpc_codes)."""
+    headers, body = requests[0].headers, requests[0].body
+    if any(r.headers != headers or r.body != body for r in requests):
+        raise ValueError("h2load sends the same headers and body to every path")
+    with tempfile.TemporaryDirectory(prefix="zitadel-bench-") as scratch:
+        data, log = Path(scratch) / "body", Path(scratch) / "log"
+        data.write_bytes(body)
+        threads = min(concurrency, os.cpu_count() or 1)
+        argv = ["h2load", "-c", str(concurrency), "-t", str(threads), "-m", "1"]
+        argv += ["-D", str(max(1, round(duration))), "-d", str(data), f"--log-file={log}"]
+        for name, value in headers:
+            argv += ["-H", f"{name}: {value}"]
+        argv += [f"http://{HOST}:{port}{r.path}" for r in requests]
+        result = subprocess.run(argv, capture_output=True, text=True, check=True)
+        rows = [line.split("\t") for line in log.read_text().splitlines() if line]
+    finished = re.search(r"finished in ([\d.]+)s", result.stdout)
+    failed = re.search(r"(\d+) failed, (\d+) errored, (\d+) timeout", result.stdout)
+    if not finished or not failed:
+        raise RuntimeError(f"h2load printed no summary:\n{result.stdout}{result.stderr}")
+    latencies = sorted(int(row[2]) / 1e6 for row in rows)
+    return Block(
+        requests=len(latencies),
+        seconds=float(finished.group(1)),
+        p50_ms=_percentile(latencies, 0.50) * 1000,
+        p99_ms=_percentile(latencies, 0.99) * 1000,
+        statuses=Counter(int(row[1]) for row in rows),
+        errors=sum(int(n) for n in failed.groups()),
+    )
+
+
+def clear_journal(mock: Server) -> None:
+    import httpx
+
+    httpx.delete(f"http://{HOST}:{mock.port}/_mock/v1/journal").raise_for_status()
+
+
+def grpc_codes(mock: Server) -> Counter:
+    """The gRPC codes of the native gRPC calls in the mock's journal (its latest calls, up to
+    --journal-size): h2load cannot read trailers, the mock's own record can."""
+    import httpx
+
+    calls = httpx.get(
+        f"http://{HOST}:{mock.port}/_mock/v1/journal", params={"transport": "grpc"}
+    ).json()["calls"]
+    return Counter(f"grpc {call['code']}" for call in calls)
+
+
 def load_generator(choice: str) -> tuple[str, Callable[..., Block]]:
     if choice == "wrk" or (choice == "auto" and shutil.which("wrk")):
         return "wrk", wrk_load
@@ -502,11 +633,24 @@ def load_generator(choice: str) -> tuple[str, Callable[..., Block]]:
     return "python", python_load
 
 
-def measure(server: Server, load: Callable[..., Block], requests, concurrency, duration) -> Block:
+def measure(
+    server: Server, load: Callable[..., Block], requests, concurrency, duration, port=None
+) -> Block:
     cpu_before = cpu_seconds(server.pid)
-    block = load(server.port, requests, concurrency, duration)
+    block = load(port or server.port, requests, concurrency, duration)
     cpu_used = cpu_seconds(server.pid) - cpu_before
     block.cpu_us = cpu_used / block.requests * 1e6 if block.requests else 0.0
+    return block
+
+
+def measure_grpc(mock: Server, requests, concurrency, duration, own_port: bool) -> Block:
+    clear_journal(mock)  # the warm-up's calls, or the block before
+    port = mock.grpc_port if own_port else mock.port
+    block = measure(mock, h2load_load, requests, concurrency, duration, port)
+    http = block.statuses
+    block.statuses = grpc_codes(mock)
+    if set(http) != {200}:  # a failure below gRPC, e.g. a refused stream: show it too
+        block.statuses.update(http)
     return block
 
 
@@ -592,7 +736,7 @@ def table_row(row: list[str], widths: list[int], header: list[str]) -> str:
 
 def _statuses(counts: Counter) -> str:
     total = sum(counts.values()) or 1
-    return " ".join(f"{s}:{c / total:.0%}" for s, c in sorted(counts.items()))
+    return " ".join(f"{s}:{c / total:.0%}" for s, c in sorted(counts.items(), key=str))
 
 
 def _ratio(a: float, b: float) -> str:
@@ -618,50 +762,74 @@ def median_block(blocks: list[Block]) -> Block:
 # --- The runs ----------------------------------------------------------------------------------
 
 
+def run_block(name, server, action_id, concurrency, duration, load, args) -> Block:
+    requests = workload(name, server.prefix, action_id)
+    if name.startswith("grpc-"):
+        return measure_grpc(server, requests, concurrency, duration, args.grpc_own_port)
+    return measure(server, load, requests, concurrency, duration)
+
+
 def run_side_by_side(servers: dict[str, Server], action_id: str, load, args) -> None:
+    grpc = any(w.startswith("grpc-") for w in args.workloads)
     print(
         f"\n## Throughput: alternating {args.duration:g} s blocks, median of "
-        f"{args.repetitions}, load from {args.generator_name}\n"
+        f"{args.repetitions}, load from {args.generator_name}"
+        f"{', native gRPC from h2load' if grpc else ''}\n"
     )
     header = ["workload", "c", "server", "rps", "p50 ms", "p99 ms", "CPU µs/req", "statuses"]
-    widths = [8, 3, 9, 7, 6, 6, 10, 16]
-    ratios = []
+    widths = [11, 3, 9, 7, 6, 6, 10, 16]
+    results: dict[tuple[str, int], dict[str, Block]] = {}
     print(table(header, [], widths), flush=True)
     for name in args.workloads:
+        targets = {t: server for t, server in servers.items() if speaks(t, name)}
         for concurrency in args.concurrency:
-            blocks: dict[str, list[Block]] = {target: [] for target in servers}
-            for server in servers.values():  # warm-up, not counted
-                requests = workload(name, server.prefix, action_id)
-                load(server.port, requests, concurrency, args.warmup)
+            blocks: dict[str, list[Block]] = {target: [] for target in targets}
+            for server in targets.values():  # warm-up, not counted
+                run_block(name, server, action_id, concurrency, args.warmup, load, args)
             for _ in range(args.repetitions):
-                for target, server in servers.items():
-                    requests = workload(name, server.prefix, action_id)
+                for target, server in targets.items():
                     blocks[target].append(
-                        measure(server, load, requests, concurrency, args.duration)
+                        run_block(name, server, action_id, concurrency, args.duration, load, args)
                     )
-            medians = {target: median_block(b) for target, b in blocks.items()}
+            medians = results[name, concurrency] = {t: median_block(b) for t, b in blocks.items()}
             for target, block in medians.items():
                 errors = f" errors:{block.errors}" if block.errors else ""
                 row = [name, str(concurrency), target, f"{block.rps:,.0f}"]
                 row += [f"{block.p50_ms:.2f}", f"{block.p99_ms:.2f}", f"{block.cpu_us:,.0f}"]
                 row.append(_statuses(block.statuses) + errors)
                 print(table_row(row, widths, header), flush=True)
-            if "mock" in medians:
-                mock = medians["mock"]
-                prism, plain = medians.get("prism"), medians.get("starlette")
-                ratios.append(
-                    [
-                        name,
-                        str(concurrency),
-                        _ratio(mock.rps, prism.rps) if prism else "-",
-                        _ratio(mock.rps, plain.rps) if plain else "-",
-                        _ratio(mock.cpu_us, plain.cpu_us) if plain else "-",
-                    ]
-                )
-    if ratios:
+    print_ratios(results)
+
+
+def print_ratios(results: dict[tuple[str, int], dict[str, Block]]) -> None:
+    """Per REST workload and concurrency: the mock against Prism, against the Starlette limit,
+    and the mock's gRPC-web and gRPC fronts against its REST front."""
+    rows = []
+    for (name, concurrency), medians in results.items():
+        mock = medians.get("mock")
+        if name not in REST_WORKLOADS or mock is None:
+            continue
+        prism, plain = medians.get("prism"), medians.get("starlette")
+        web = results.get((f"web-{name}", concurrency), {}).get("mock")
+        grpc = results.get((f"grpc-{name}", concurrency), {}).get("mock")
+        rows.append(
+            [
+                name,
+                str(concurrency),
+                _ratio(mock.rps, prism.rps) if prism else "-",
+                _ratio(mock.rps, plain.rps) if plain else "-",
+                _ratio(mock.cpu_us, plain.cpu_us) if plain else "-",
+                _ratio(web.rps, mock.rps) if web else "-",
+                _ratio(web.cpu_us, mock.cpu_us) if web else "-",
+                _ratio(grpc.rps, mock.rps) if grpc else "-",
+                _ratio(grpc.cpu_us, mock.cpu_us) if grpc else "-",
+            ]
+        )
+    if rows:
         print("\n## Ratios\n")
         header = ["workload", "c", "mock/Prism rps", "mock/Starlette rps", "mock/Starlette CPU"]
-        print(table(header, ratios), flush=True)
+        header += ["gRPC-web/REST rps", "gRPC-web/REST CPU", "gRPC/REST rps", "gRPC/REST CPU"]
+        print(table(header, rows), flush=True)
 
 
 def run_startup(start_fns: dict[str, Callable[[], Server]], runs: int) -> None:
@@ -754,9 +922,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, help="seconds per block (default 5)")
     parser.add_argument("--repetitions", type=int, help="blocks per figure, median (default 3)")
     parser.add_argument("--warmup", type=float, help="seconds of unmeasured load first")
-    parser.add_argument("--concurrency", type=_list(int), default=[1, 16, 64])
-    parser.add_argument("--targets", type=_list(str, TARGETS), default=list(TARGETS))
-    parser.add_argument("--workloads", type=_list(str, WORKLOADS), default=list(WORKLOADS))
+    parser.add_argument(
+        "--concurrency", type=_list(int), default=[1, 16, 64], help="connections (default 1,16,64)"
+    )
+    parser.add_argument(
+        "--targets",
+        type=_list(str, TARGETS),
+        default=list(TARGETS),
+        help=f"servers to drive (default {','.join(TARGETS)})",
+    )
+    parser.add_argument(
+        "--workloads",
+        type=_list(str, WORKLOADS),
+        default=list(WORKLOADS),
+        help=f"default all: {','.join(WORKLOADS)}",
+    )
     parser.add_argument(
         "--world-sizes",
         type=_list(int),
@@ -764,6 +944,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--startup-runs", type=int, help="starts per server (default 3)")
     parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument(
+        "--mock-args",
+        default="",
+        metavar="ARGS",
+        help="more options for the mock, e.g. '--log-level info' for its access log",
+    )
+    parser.add_argument(
+        "--grpc-own-port",
+        action="store_true",
+        help="send native gRPC to the mock's --grpc-port instead of its HTTP port",
+    )
     parser.add_argument(
         "--no-install", action="store_true", help="leave Prism out unless already in the cache"
     )
@@ -780,12 +971,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+_TITLES = {"mock": "mock", "prism": f"Prism {PRISM_VERSION}", "starlette": "plain Starlette"}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.serve_starlette:
         serve_starlette(args.serve_starlette)
         return 0
+    MOCK_ARGS[:] = shlex.split(args.mock_args)
     args.generator_name, load = load_generator(args.generator)
+    if not shutil.which("h2load") and any(w.startswith("grpc-") for w in args.workloads):
+        print(
+            "h2load is not installed (apt-get install -y nghttp2-client): native gRPC is left out.",
+            file=sys.stderr,
+        )
+        args.workloads = [w for w in args.workloads if not w.startswith("grpc-")]
     if args.generator_name == "wrk":
         args.duration = max(1.0, float(round(args.duration)))  # wrk counts whole seconds
     starts: dict[str, Callable[[], Server]] = {}
@@ -799,7 +1000,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             starts["starlette"] = start_starlette
     print(
-        f"# Side by side: mock, Prism {PRISM_VERSION}, plain Starlette "
+        f"# Side by side: {', '.join(_TITLES[t] for t in starts)} "
         f"({os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f})"
     )
     # The action the toggle and read workloads use: any running mock of the default world

@@ -68,6 +68,22 @@ def test_the_read_is_get_action(mock):
     assert block.statuses == {200: block.requests}
 
 
+def test_grpc_web_statuses_are_read_from_the_trailers(mock):
+    requests = bench.workload("web-toggle", mock.prefix, bench.toggled_action(mock))
+    assert [r.path.rsplit("/", 1)[1] for r in requests] == [
+        "DeactivateAction",
+        "DeactivateAction",
+        "ReactivateAction",
+        "ReactivateAction",
+    ]
+    block = bench.python_load(mock.port, requests, 1, 0.5)
+    # Every answer is HTTP 200; OK and FAILED_PRECONDITION (9) alternate in its trailers.
+    assert set(block.statuses) == {"grpc 0", "grpc 9"}
+    assert abs(block.statuses["grpc 0"] - block.statuses["grpc 9"]) <= 2
+    unauth = bench.workload("web-unauth", mock.prefix, "1")
+    assert bench.python_load(mock.port, unauth, 1, 0.3).statuses.keys() == {"grpc 16"}
+
+
 def test_prism_is_sent_the_paths_without_the_server_prefix():
     paths = [r.path for r in bench.workload("toggle", "", "7")]
     assert paths == ["/actions/7/_deactivate"] * 2 + ["/actions/7/_reactivate"] * 2
@@ -133,5 +149,7 @@ def test_wrk_results_are_read_from_the_lua_summary():
     assert (block.requests, block.seconds, block.rps) == (12000, 5.0, 2400.0)
     assert (block.p50_ms, block.p99_ms, block.errors) == (1.2, 4.8, 3)
     assert block.statuses == {200: 6001, 400: 5999}
+    # The gRPC-web frame starts with zero bytes: Lua gets them as decimal escapes.
+    assert bench._lua_string(b'\x00a"\\') == '"\\000a\\034\\092"'
     with pytest.raises(RuntimeError, match="no result line"):
         bench.parse_wrk_output("unable to connect to 127.0.0.1:1 Connection refused")
