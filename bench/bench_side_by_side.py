@@ -935,14 +935,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--workloads",
         type=_list(str, WORKLOADS),
         default=list(WORKLOADS),
-        help=f"default all: {','.join(WORKLOADS)}",
+        help=f"'' skips the throughput tables (default all: {','.join(WORKLOADS)})",
     )
     parser.add_argument(
         "--world-sizes",
         type=_list(int),
         help="fixture sizes in resources; 0 skips the table (default 1000,10000,100000)",
     )
-    parser.add_argument("--startup-runs", type=int, help="starts per server (default 3)")
+    parser.add_argument(
+        "--startup-runs", type=int, help="starts per server, 0 skips the table (default 3)"
+    )
     parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument(
         "--mock-args",
@@ -964,7 +966,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.duration = args.duration or (1.0 if quick else 5.0)
     args.repetitions = args.repetitions or (1 if quick else 3)
     args.warmup = args.warmup if args.warmup is not None else (0.5 if quick else 1.0)
-    args.startup_runs = args.startup_runs or (1 if quick else 3)
+    if args.startup_runs is None:
+        args.startup_runs = 1 if quick else 3
     if args.world_sizes is None:
         args.world_sizes = [1000] if quick else [1000, 10_000, 100_000]
     args.world_sizes = [size for size in args.world_sizes if size > 0]
@@ -1005,11 +1008,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     # The action the toggle and read workloads use: any running mock of the default world
     # names the same one (the seed is fixed), so one is asked before the blocks begin.
-    with started({"mock": start_mock}) as probe:
-        action_id = toggled_action(probe["mock"])
-    with started(starts) as servers:
-        run_side_by_side(servers, action_id, load, args)
-    run_startup({n: s for n, s in starts.items() if n != "starlette"}, args.startup_runs)
+    if args.workloads:
+        with started({"mock": start_mock}) as probe:
+            action_id = toggled_action(probe["mock"])
+        with started(starts) as servers:
+            run_side_by_side(servers, action_id, load, args)
+    if args.startup_runs:
+        run_startup({n: s for n, s in starts.items() if n != "starlette"}, args.startup_runs)
     if args.world_sizes and "mock" in starts:
         run_world_sizes(args.world_sizes, load, args)
     return 0
