@@ -982,6 +982,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve_starlette:
         serve_starlette(args.serve_starlette)
         return 0
+    # The servers run in sessions of their own (a Ctrl-C reaches only this process): SIGTERM
+    # then unwinds like Ctrl-C, through the blocks that stop them.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     MOCK_ARGS[:] = shlex.split(args.mock_args)
     args.generator_name, load = load_generator(args.generator)
     if not shutil.which("h2load") and any(w.startswith("grpc-") for w in args.workloads):
