@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -157,3 +158,16 @@ def test_wrk_results_are_read_from_the_lua_summary():
     assert bench._lua_string(b'\x00a"\\') == '"\\000a\\034\\092"'
     with pytest.raises(RuntimeError, match="no result line"):
         bench.parse_wrk_output("unable to connect to 127.0.0.1:1 Connection refused")
+
+
+def test_the_readme_bench_commands_parse():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Benchmark\n", 1)[1].split("\n## ", 1)[0]
+    commands = [line for line in section.splitlines() if line.startswith("make bench ARGS=")]
+    assert len(commands) == 3
+    for command in commands:
+        (assignment,) = [word for word in shlex.split(command) if word.startswith("ARGS=")]
+        args = bench.parse_args(shlex.split(assignment.removeprefix("ARGS=")))
+        assert args.duration > 0 and args.repetitions >= 1 and args.workloads
+    quick = bench.parse_args(["--quick"])
+    assert (quick.duration, quick.repetitions, quick.world_sizes) == (1.0, 1, [1000])
