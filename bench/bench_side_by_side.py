@@ -250,7 +250,7 @@ def start_starlette() -> Server:
 
 def serve_starlette(port: int) -> None:
     """Plain Starlette answering fixed JSON on every path, on the mock's uvicorn settings
-    (httptools, uvloop, the keep-alive of mock_server.serving, no access log)."""
+    (httptools, uvloop, the 5 s keep-alive of mock_server.serving, no access log)."""
     import uvicorn
     from starlette.applications import Starlette
     from starlette.responses import JSONResponse
@@ -266,8 +266,8 @@ def serve_starlette(port: int) -> None:
         app,
         host=HOST,
         port=port,
-        http="httptools",
-        loop="uvloop",
+        http="auto",  # httptools and uvloop, which the mock runs on, whenever installed
+        loop="auto",
         timeout_keep_alive=5,
         log_level="warning",
         access_log=False,
