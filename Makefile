@@ -6,7 +6,7 @@ ARGS ?=
 
 NODE_E2E := tests/e2e_node
 
-.PHONY: mock test lint setup
+.PHONY: mock test lint setup bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +31,13 @@ lint: $(BIN)/.installed
 # and instances, so workers share nothing.
 test: setup lint
 	$(BIN)/python -m pytest -n auto $(ARGS)
+
+# Figures, not a test: nothing asserts on them, CI times nothing and `make test` leaves it out.
+# Prism goes into the user's cache on first use; wrk and h2load (native gRPC) come from the OS
+# packages when they can (as root with apt-get), else the script's own Python load generator
+# drives the servers and native gRPC is left out.
+bench: $(BIN)/.installed
+	@command -v wrk >/dev/null && command -v h2load >/dev/null || { [ "$$(id -u)" = 0 ] \
+		&& command -v apt-get >/dev/null && apt-get install -y -q wrk nghttp2-client >/dev/null; } \
+		|| true
+	$(BIN)/python bench/bench_side_by_side.py $(ARGS)
