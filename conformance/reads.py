@@ -248,9 +248,9 @@ class Reader:
                 target.matrix.skipped(operation.rpc, "visibility", outcome.skipped)
             own = [v for v in outcome.violations if v.rule.startswith("visibility.")]
             for violation in own:
-                target._record(operation, "visibility", violation)
+                target.record(operation, "visibility", violation)
             if not own and not outcome.skipped:
-                target._record(operation, "visibility")
+                target.record(operation, "visibility")
             if success and wait and outcome.lag is not None:
                 target.matrix.lag(operation.rpc, outcome.lag)
         return outcome
