@@ -108,7 +108,8 @@ class Explorer:
                 # on, a resource changed state). That ends this run, not the phase; what was
                 # checked so far stands, as in schemathesis' own engine.
                 pass
-            reached = set(self.links_steps) >= set(target.operations)
+            sendable = {r for r, o in target.operations.items() if not target.safety.refusal(o)}
+            reached = set(self.links_steps) >= sendable
             if reached and self.links_followed and sum(self.links_steps.values()) >= wanted_steps:
                 break
         log.raise_if_any(
@@ -131,9 +132,17 @@ class Explorer:
         from schemathesis.specs.openapi import stateful as openapi_stateful
 
         target = self.target
-        base = target.write_schema.as_state_machine()
+        refused = [o for o in target.operations.values() if target.safety.refusal(o)]
+        schema = target.write_schema
+        if refused:
+            # Never a step, not even one the guard would stop: that would end the phase.
+            schema = schema.exclude(operation_id=[o.operation_id for o in refused])
+        refused_labels = {o.label for o in refused}
+        base = schema.as_state_machine()
         missing = [
-            api for label, api in target.api_operations.items() if label not in base._root_labels
+            api
+            for label, api in target.api_operations.items()
+            if label not in base._root_labels and label not in refused_labels
         ]
         rules: dict[str, Any] = {}
         modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]

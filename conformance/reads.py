@@ -196,7 +196,7 @@ class Reader:
             if problem == "cannot read":
                 outcome.skipped = (
                     f"the caller may not read ({read.rpc} answered HTTP {call.status} code "
-                    f"{call.code}); give a token with the read permissions"
+                    f"{checks.show(call.code)}); give a token with the read permissions"
                 )
                 return outcome
             if problem is not None:
@@ -272,7 +272,8 @@ class Reader:
                 return call, "cannot read"
             if call.status != 200:
                 problem = checks.RuleViolation(
-                    "visibility.state", f"{read.rpc} answered HTTP {call.status} code {call.code}"
+                    "visibility.state",
+                    f"{read.rpc} answered HTTP {call.status} code {checks.show(call.code)}",
                 )
             else:
                 try:

@@ -1,7 +1,10 @@
 """What the suite may touch: the orgs it must never deactivate and the last guard before a send.
 
 Every request goes through :meth:`Safety.guard` just before it leaves, so no generated value,
-link or scenario can address an org the suite may not change.
+link or scenario can address an org the suite may not change. Without
+``--allow-org-deactivation`` no DeactivateOrg leaves at all, whatever it addresses: a server
+that ignores x-zitadel-orgid (or the Authorization header) acts on the caller's own org, so no
+header value makes that request safe.
 """
 
 from __future__ import annotations
@@ -41,9 +44,22 @@ class Safety:
     def touchable_refs(self) -> list[provisioning.Ref]:
         return [r for r in self.resources.refs if r.kind != "org" or self.may_touch_org]
 
+    def refusal(self, operation: spec.Operation) -> str | None:
+        """Why ``operation`` is never sent in this run; ``None`` when it may be."""
+        if operation.kind == "org" and operation.transition == "deactivate":
+            if not self.may_touch_org:
+                return (
+                    f"{operation.rpc} is never sent without --allow-org-deactivation: a server "
+                    "that ignores x-zitadel-orgid would deactivate the caller's own org"
+                )
+        return None
+
     def guard(self, operation: spec.Operation | None, headers: dict[str, Any]) -> None:
         if operation is None or operation.kind != "org":
             return  # a read, or a write that cannot touch an org
+        refusal = self.refusal(operation)
+        if refusal:
+            raise UnsafeRequest(f"refusing to send: {refusal}")
         value = next((v for k, v in headers.items() if k.lower() == spec.ORG_HEADER), None)
         value = str(value).strip() if value is not None else ""
         if value and value not in self.protected_orgs():

@@ -28,7 +28,7 @@ from conformance.model import Request, Response, from_schemathesis
 from conformance.reads import Reader
 from conformance.restore import Restorer
 from conformance.safety import Safety, UnsafeRequest
-from conformance.settings import Settings
+from conformance.settings import Settings, flag
 from conformance.steering import Steering
 from conformance.verify import (
     ConformanceFailure,
@@ -53,6 +53,9 @@ __all__ = [
 ]
 
 REQUEST_TIMEOUT = 10.0
+_TOKEN_NEEDED = (
+    "a token is needed ({flag}); only our mock with its control plane can provision a caller"
+)
 USER_AGENT = "zitadel-conformance"
 _CALLER = object()
 
@@ -343,14 +346,11 @@ def open_target(
         resources = _provision(mock, settings.token, worker)
     else:
         resources = provisioning.none(
-            "no resources: pass a resources file (--zitadel-resources), or run against our "
+            f"no resources: pass a resources file ({flag('resources')}), or run against our "
             "mock with its control plane"
         )
     if settings.token is None and resources.caller_token is None:
-        raise TargetError(
-            "a token is needed (--zitadel-token or ZITADEL_TOKEN); only our mock with its "
-            "control plane can provision a caller"
-        )
+        raise TargetError(_TOKEN_NEEDED.format(flag=flag("token")))
     if results is not None:
         results.notes += [n for n in resources.notes if n not in results.notes]
     return Target(settings, resources, results, detected_profile=detected, worker=worker)
@@ -384,10 +384,7 @@ def preflight(settings: Settings) -> None:
         except provisioning.ResourcesError as exc:
             raise TargetError(str(exc)) from None
     elif mock is None and settings.token is None:
-        raise TargetError(
-            "a token is needed (--zitadel-token or ZITADEL_TOKEN); only our mock with its "
-            "control plane can provision a caller"
-        )
+        raise TargetError(_TOKEN_NEEDED.format(flag=flag("token")))
 
 
 def _provision(

@@ -16,7 +16,7 @@ from schemathesis.core.transport import Response as StResponse
 
 from conformance import checks, matrix, spec
 from conformance.model import Request, Response, from_schemathesis
-from conformance.report import describe_exchange
+from conformance.report import describe_exchange, exchange_data, outcome_of
 
 _MESSAGE_LINES = 6
 
@@ -53,6 +53,10 @@ class Violation:
 
     def render(self) -> str:
         return f"{self.headline()}\n{describe_exchange(self.request, self.response)}"
+
+    def example(self) -> dict[str, object]:
+        """The violation as the reports keep it: message, request and response."""
+        return {"message": self.message.strip(), **exchange_data(self.request, self.response)}
 
 
 class ConformanceFailure(AssertionError):
@@ -139,6 +143,7 @@ class Verifier:
         """Every response rule on one answer; records each outcome (and ``column``'s)."""
         operation = self.operation_of(case)
         request, reply = pair or from_schemathesis(response)
+        self.observe(operation.rpc, reply)
         violations: list[Violation] = []
         for name, failures in self.run_builtins(case, response):
             if not failures:
@@ -193,6 +198,7 @@ class Verifier:
         """Every response rule and the read rules on a read's answer, recorded in the ``reads``
         row of ``rpc`` (the write whose effect was read; nothing is recorded without one)."""
         request, reply = pair
+        self.observe(read.rpc, reply)
         violations: list[Violation] = []
         for name, failures in self.run_builtins(case, response):
             for failure in failures:
@@ -215,6 +221,10 @@ class Verifier:
                 self.record(operation, "reads")
         return violations
 
+    def observe(self, rpc: str, reply: Response) -> None:
+        if self.matrix is not None:
+            self.matrix.observe(rpc, outcome_of(reply))
+
     def record(
         self, operation: spec.Operation, column: str, violation: Violation | None = None
     ) -> None:
@@ -224,7 +234,8 @@ class Verifier:
             self.matrix.passed(operation.rpc, column)
         else:
             summary = violation.message.strip().splitlines()[0]
-            self.matrix.failed(operation.rpc, column, violation.rule, summary)
+            example = violation.example()
+            self.matrix.failed(operation.rpc, column, violation.rule, summary, example)
 
 
 def violation_of(
