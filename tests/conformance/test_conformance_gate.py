@@ -231,7 +231,7 @@ def test_without_the_flag_no_org_is_ever_deactivated(fault_server, tmp_path):
     fault_server.set_mode("org_ops_ignore_header")
     try:
         with HidingProxy(fault_server.url, hide_control=False) as proxy:
-            done = conformance(proxy.url, "--examples", "20", cwd=tmp_path)
+            done = conformance(proxy.url, "--examples", FAST_EXAMPLES, cwd=tmp_path)
             seen = proxy.seen
     finally:
         fault_server.set_mode(None)
