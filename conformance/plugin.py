@@ -457,13 +457,16 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.write_line("")
     for line in state.matrix.render().splitlines():
         terminalreporter.write_line(line)
-    gaps = [f"{rpc}: {o}" for rpc, row in state.coverage.items()
-            for o, n in row["documented"].items() if not n]  # fmt: skip
-    if gaps:
+    unseen = {
+        rpc: [outcome for outcome, count in row["documented"].items() if not count]
+        for rpc, row in state.coverage.items()
+    }
+    unseen = {rpc: outcomes for rpc, outcomes in unseen.items() if outcomes}
+    if unseen:
         terminalreporter.write_line("")
-        terminalreporter.write_line(
-            f"documented outcomes never seen ({len(gaps)}): " + ", ".join(gaps)
-        )
+        terminalreporter.write_line("documented outcomes never seen (--require-coverage fails):")
+        for rpc, outcomes in unseen.items():
+            terminalreporter.write_line(f"  {rpc}: {', '.join(outcomes)}")
     terminalreporter.write_line("")
     for line in state.reports_written:
         terminalreporter.write_line(line)

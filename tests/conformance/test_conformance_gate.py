@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -106,6 +107,14 @@ def test_exit_code_verdict_and_every_report_agree(
         assert failure["example"]["request"]["url"].startswith(fault_server.url)
         assert "status" in failure["example"]["response"]
     assert bool(report["failures"]) == (mode is not None)
+    coverage = report["coverage"]["DeactivateAction"]["documented"]
+    assert set(coverage) == {"200", "400 code 3", "400 code 9", "401 code 16", "403 code 7",
+                             "404 code 5"}  # fmt: skip
+    if "not_found" in args:
+        # Only the unknown-id scenario ran: its outcome was seen, the others were not.
+        assert coverage["404 code 5"] > 0 and coverage["200"] == 0
+    required = "--require-coverage" in args
+    assert required == any("--require-coverage" in r for r in report["verdict"]["reasons"])
 
     suite = ET.parse(tmp_path / "out/junit.xml").getroot().find("testsuite")
     assert suite.get("name") == "zitadel-conformance"
@@ -169,8 +178,10 @@ def test_the_html_report_renders_its_matrix_in_a_browser(fault_server, tmp_path)
 
 
 def _headless_dom(page: Path, profile: Path) -> str:
-    # Not on a fresh machine: `make setup` installs it (Debian package chromium).
-    browser = "/usr/bin/chromium"
+    # Not on a fresh machine: `make setup` installs it (Debian package chromium). A missing
+    # browser fails the test: the report's rendering would go unchecked.
+    browser = shutil.which("chromium")
+    assert browser, "headless Chromium is needed: make setup installs it (apt-get chromium)"
     done = subprocess.run(
         [
             browser,
