@@ -208,6 +208,24 @@ _SCRIPT = """
                        null, 2);
     }
   });
+  if (!doc.failures.length) { list.textContent = "none"; }
+  var coverage = document.getElementById("coverage");
+  var top = coverage.createTHead().insertRow();
+  ["operation", "documented outcome", "answered"].forEach(function (name) {
+    top.appendChild(document.createElement("th")).textContent = name;
+  });
+  var rows = coverage.createTBody();
+  Object.keys(doc.coverage).forEach(function (op) {
+    var documented = doc.coverage[op].documented;
+    Object.keys(documented).forEach(function (outcome) {
+      var row = rows.insertRow();
+      row.insertCell().textContent = op;
+      row.insertCell().textContent = outcome;
+      var count = row.insertCell();
+      count.textContent = documented[outcome] ? documented[outcome] + " times" : "never";
+      count.setAttribute("data-state", documented[outcome] ? "pass" : "skip");
+    });
+  });
   var drawn = table.querySelectorAll("td[data-state]").length;
   document.body.setAttribute("data-rendered", String(drawn));
 })();
@@ -232,6 +250,7 @@ def html_report(doc: dict[str, Any]) -> str:
 <noscript>The matrix is drawn by the page's script; the same data is in the JSON report.</noscript>
 <table id="matrix"></table>
 <h2>Failures</h2><div id="failures"></div>
+<h2>Documented outcomes seen</h2><table id="coverage"></table>
 <h2>Notes</h2><ul>{notes}</ul>
 <script type="application/json" id="report-data">{data}</script>
 <script>{_SCRIPT}</script>

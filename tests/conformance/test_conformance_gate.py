@@ -175,6 +175,9 @@ def test_the_html_report_renders_its_matrix_in_a_browser(fault_server, tmp_path)
         'data-state="FAIL" data-cell="DeactivateUser/lifecycle"' in dom
     )
     assert "<summary>" in dom and "[lifecycle.sequence]" in dom
+    # The coverage table: the lifecycle scenario answered 200s, the auth scenarios never ran.
+    assert "<td>DeactivateUser</td><td>200</td>" in dom
+    assert '<td>DeactivateUser</td><td>401 code 16</td><td data-state="skip">never</td>' in dom
 
 
 def _headless_dom(page: Path, profile: Path) -> str:
