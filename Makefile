@@ -6,7 +6,7 @@ ARGS ?=
 
 NODE_E2E := tests/e2e_node
 
-.PHONY: mock test lint setup bench
+.PHONY: mock test lint setup bench conformance
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,24 @@ $(BIN)/.installed: pyproject.toml
 $(NODE_E2E)/node_modules/.package-lock.json: $(NODE_E2E)/package-lock.json
 	npm ci --prefix $(NODE_E2E) --no-audit --no-fund
 
-setup: $(BIN)/.installed $(NODE_E2E)/node_modules/.package-lock.json
+# Headless Chromium opens the conformance suite's HTML report in a test (Debian package).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium
+
+setup: $(BIN)/.installed $(NODE_E2E)/node_modules/.package-lock.json $(CHROMIUM)
+
+# The conformance suite against a running target, with only what the suite needs:
+# make conformance URL=http://127.0.0.1:8080 ARGS="--allow-org-deactivation"
+$(BIN)/.conformance: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e ".[conformance]"
+	touch $@
+
+conformance: $(BIN)/.conformance
+	@test -n "$(URL)" || { echo "give the target: make conformance URL=http://127.0.0.1:8080"; exit 2; }
+	$(BIN)/zitadel-conformance $(URL) $(ARGS)
 
 mock: $(BIN)/.installed
 	$(BIN)/zitadel-mock $(ARGS)

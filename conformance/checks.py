@@ -112,6 +112,11 @@ class RuleViolation(AssertionError):
         self.message = message
 
 
+def show(value: object) -> str:
+    """A value as its JSON type reads: a string in quotes, a number without."""
+    return _show(value)
+
+
 def _show(value: object) -> str:
     text = repr(value) if not isinstance(value, str) else f'"{value}"'
     return text if len(text) <= 80 else text[:77] + "..."

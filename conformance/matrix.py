@@ -8,9 +8,20 @@ coverage never reads as a pass.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+
+# Generated values (ids, numbers, quoted strings) in a failure's summary: failures that differ
+# only by them are one failure with a count and one example.
+_GENERATED_VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|\b\d+(\.\d+)?\b")
+
+
+def shape_of(summary: str) -> str:
+    """``summary`` with its generated values replaced, the key failures are grouped by."""
+    return _GENERATED_VALUE.sub("…", summary)
+
 
 # Rule columns first (in the order a response is checked), then the scenario columns.
 RULE_COLUMNS = ("5xx", "status", "content-type", "schema", "details", "envelope")
@@ -70,7 +81,9 @@ def column_of(rule: str) -> str:
 @dataclass
 class Cell:
     evaluations: int = 0
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (rule, summary)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (rule, first summary)
+    # How often each failure (by rule and shape of its summary) was seen.
+    failure_counts: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     skips: list[str] = field(default_factory=list)
     not_applicable: str | None = None
@@ -99,6 +112,10 @@ class Matrix:
         self.notes: list[str] = []
         # Seconds from a write's answer to the read that first showed it, per operation.
         self.lags: dict[str, list[float]] = {}
+        # The first exchange of each failure, by its group key (see failure_key).
+        self.examples: dict[str, dict[str, Any]] = {}
+        # Per operation, how often each outcome ("200", "404 code 5") was answered.
+        self.observed: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
 
     def cell(self, operation: str, column: str) -> Cell:
@@ -108,12 +125,47 @@ class Matrix:
         with self._lock:
             self.cell(operation, column).evaluations += 1
 
-    def failed(self, operation: str, column: str, rule: str, summary: str) -> None:
+    def failed(
+        self,
+        operation: str,
+        column: str,
+        rule: str,
+        summary: str,
+        example: dict[str, Any] | None = None,
+    ) -> None:
+        """One failure of ``rule``; ``example`` is its exchange as plain data (the first one
+        of its group is kept)."""
         with self._lock:
             cell = self.cell(operation, column)
             cell.evaluations += 1
-            if (rule, summary) not in cell.failures:
-                cell.failures.append((rule, summary))
+            self._add_failure(operation, column, cell, rule, summary, 1)
+            key = failure_key(operation, column, rule, summary)
+            if example is not None and key not in self.examples:
+                self.examples[key] = example
+
+    @staticmethod
+    def _add_failure(
+        operation: str, column: str, cell: Cell, rule: str, summary: str, count: int
+    ) -> None:
+        shape = f"{rule}\n{shape_of(summary)}"
+        if shape not in cell.failure_counts:
+            cell.failures.append((rule, summary))
+        cell.failure_counts[shape] = cell.failure_counts.get(shape, 0) + count
+
+    def count_of(self, operation: str, column: str, rule: str, summary: str) -> int:
+        """How often the failure ``(rule, summary)`` of a cell (or one like it) was seen."""
+        return self.cell(operation, column).failure_counts.get(f"{rule}\n{shape_of(summary)}", 1)
+
+    def example(
+        self, operation: str, column: str, rule: str, summary: str
+    ) -> dict[str, Any] | None:
+        return self.examples.get(failure_key(operation, column, rule, summary))
+
+    def observe(self, operation: str, outcome: str) -> None:
+        """One answer of ``operation``, as its outcome ("200", "404 code 5")."""
+        with self._lock:
+            seen = self.observed.setdefault(operation, {})
+            seen[outcome] = seen.get(outcome, 0) + 1
 
     def errored(self, operation: str, column: str, summary: str) -> None:
         with self._lock:
@@ -147,11 +199,25 @@ class Matrix:
         """Everything recorded so far, as plain data (what an xdist worker sends back)."""
         with self._lock:
             cells = [
-                [op, column, c.evaluations, [list(f) for f in c.failures], c.errors, c.skips]
+                [
+                    op,
+                    column,
+                    c.evaluations,
+                    [[rule, summary, self.count_of(op, column, rule, summary)]
+                     for rule, summary in c.failures],
+                    c.errors,
+                    c.skips,
+                ]
                 for (op, column), c in self.cells.items()
                 if c.evaluations or c.failures or c.errors or c.skips
-            ]
-            return {"cells": cells, "notes": list(self.notes), "lags": dict(self.lags)}
+            ]  # fmt: skip
+            return {
+                "cells": cells,
+                "notes": list(self.notes),
+                "lags": dict(self.lags),
+                "examples": dict(self.examples),
+                "observed": {op: dict(seen) for op, seen in self.observed.items()},
+            }
 
     def merge(self, data: dict[str, Any]) -> None:
         """Add what another session recorded (:meth:`to_dict`): counts add up, failures, errors,
@@ -161,14 +227,19 @@ class Matrix:
             for op, column, evaluations, failures, errors, skips in data["cells"]:
                 cell = self.cell(op, column)
                 cell.evaluations += evaluations
-                for rule, summary in failures:
-                    if (rule, summary) not in cell.failures:
-                        cell.failures.append((rule, summary))
+                for rule, summary, count in failures:
+                    self._add_failure(op, column, cell, rule, summary, count)
                 cell.errors += [e for e in errors if e not in cell.errors]
                 cell.skips += [s for s in skips if s not in cell.skips]
             self.notes += [n for n in data["notes"] if n not in self.notes]
             for op, lags in data["lags"].items():
                 self.lags.setdefault(op, []).extend(lags)
+            for key, example in data["examples"].items():
+                self.examples.setdefault(key, example)
+            for op, seen in data["observed"].items():
+                mine = self.observed.setdefault(op, {})
+                for outcome, count in seen.items():
+                    mine[outcome] = mine.get(outcome, 0) + count
 
     def finalize(self, ran: set[str], hints: dict[tuple[str, str], str] | None = None) -> None:
         """Explain rule cells that stayed empty for operations whose traffic did run."""
@@ -227,13 +298,30 @@ class Matrix:
             "not applicable", lambda c: [c.not_applicable] if c.state == "n/a" else []
         )
         lines += self._grouped("errors", lambda c: c.errors if c.state == "ERROR" else [])
-        lines += self._grouped(
-            "failed", lambda c: [f"[{rule}] {summary}" for rule, summary in c.failures]
-        )
+        lines += self._grouped("failed", self._failure_lines)
         if self.notes:
             lines.append("")
             lines += [f"note: {note}" for note in self.notes]
         return "\n".join(lines)
+
+    @staticmethod
+    def _failure_lines(cell: Cell) -> list[str]:
+        lines = []
+        for rule, summary in cell.failures:
+            count = cell.failure_counts.get(f"{rule}\n{shape_of(summary)}", 1)
+            lines.append(
+                f"[{rule}] {summary}" + (f" ({count} times, e.g. this one)" if count > 1 else "")
+            )
+        return lines
+
+    @property
+    def not_run(self) -> list[tuple[str, str]]:
+        """The cells no test of this session filled (deselected, or never reached)."""
+        return [key for key, cell in self.cells.items() if cell.state == "-"]
+
+    @property
+    def skipped_cells(self) -> list[tuple[str, str]]:
+        return [key for key, cell in self.cells.items() if cell.state in ("skip", "pass*")]
 
     def _grouped(self, heading: str, reasons_of) -> list[str]:
         groups: dict[tuple[str, str], list[str]] = {}
@@ -248,6 +336,10 @@ class Matrix:
             who = "all operations" if len(ops) == len(self.operations) else ", ".join(ops)
             lines.append(f"  {column} ({who}): {reason}")
         return lines
+
+
+def failure_key(operation: str, column: str, rule: str, summary: str) -> str:
+    return f"{operation}\n{column}\n{rule}\n{shape_of(summary)}"
 
 
 def _seconds(value: float) -> str:

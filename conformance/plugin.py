@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from conformance import workers
-from conformance.settings import OPTIONS, Settings, SettingsError, resolve
+from conformance.settings import OPTIONS, Settings, SettingsError, flag, resolve
 
 if TYPE_CHECKING:
     from conformance.matrix import Matrix
@@ -61,6 +61,9 @@ class SuiteState:
         self.touched = False  # a test that may change resources ran in this session
         self.header_parts: list[dict[str, Any]] = []  # the workers' (on the controller)
         self.lock_files: set[Path] = set()
+        self.verdict: Any = None  # conformance.verdict.Verdict, once the run is decided
+        self.coverage: dict[str, dict[str, Any]] = {}
+        self.reports_written: list[str] = []
 
     def open(self, session: pytest.Session) -> Target:
         from conformance.target import TargetError, open_target
@@ -205,17 +208,20 @@ def _operations_of(item: pytest.Item) -> list[str]:
     return list(spec.operations())
 
 
-def _summary(excinfo: Any, violations: list[Any] | None = None) -> tuple[str, str]:
+def _summary(
+    excinfo: Any, violations: list[Any] | None = None
+) -> tuple[str, str, dict[str, Any] | None]:
+    """The rule a failed test is reported under, its one-line summary and its exchange."""
     exc = excinfo.value
     if violations is None:
         violations = getattr(exc, "violations", None)
     if violations:
         own = [v for v in violations if "." in v.rule and v.rule.split(".")[0] in _SCENARIOS]
         first = (own or violations)[0]
-        return first.rule, first.message.strip().splitlines()[0]
+        return first.rule, first.message.strip().splitlines()[0], first.example()
     rule = getattr(exc, "rule", None)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return rule or type(exc).__name__, text
+    return rule or type(exc).__name__, text, None
 
 
 _SCENARIOS = ("auth", "not_found", "lifecycle", "isolation", "reads")
@@ -260,13 +266,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 for rpc in operations:
                     state.matrix.passed(rpc, column)
                 return report
-        rule, summary = _summary(call.excinfo, violations)
+        rule, summary, example = _summary(call.excinfo, violations)
         for rpc in operations:
             if column in _TRAFFIC:
                 if not recorded:
                     state.matrix.errored(rpc, "5xx" if column == "generated" else column, summary)
             else:
-                state.matrix.failed(rpc, column, rule, summary)
+                state.matrix.failed(rpc, column, rule, summary, example)
     return report
 
 
@@ -353,12 +359,70 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         state.matrix.notes.append(
             "the suite could not restore: " + "; ".join(sorted(set(state.restore_problems)))
         )
-    settings = state.settings
-    failing = state.restore_problems or (
-        settings is not None and settings.no_skips and state.matrix.skipped_any
+    state.verdict = _decide(state, session)
+    if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        session.exitstatus = state.verdict.exit_code
+    state.reports_written = _write_reports(state)
+
+
+def _profile(state: SuiteState) -> str:
+    if state.header_parts:
+        return workers.merge_header(state.header_parts)["profile"]
+    if state.target is not None:
+        return state.target.profile
+    return (state.settings.profile if state.settings else None) or "v4"
+
+
+def _decide(state: SuiteState, session: pytest.Session) -> Any:
+    from conformance import coverage, verdict
+
+    assert state.matrix is not None and state.settings is not None
+    if session.exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        return verdict.Verdict(
+            "NO VERDICT: the run did not complete",
+            int(session.exitstatus),
+            [f"pytest ended with exit status {int(session.exitstatus)}"],
+        )
+    table = coverage.coverage(state.matrix.observed, _profile(state))
+    state.coverage = table
+    return verdict.decide(
+        state.matrix,
+        tests_failed=bool(session.testsfailed)
+        or session.exitstatus == pytest.ExitCode.TESTS_FAILED,
+        no_skips=state.settings.no_skips,
+        restore_problems=state.restore_problems,
+        coverage_gaps=coverage.gaps(table) if state.settings.require_coverage else None,
     )
-    if failing and session.exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _write_reports(state: SuiteState) -> list[str]:
+    """Every report the settings ask for; the lines that say where they went."""
+    from conformance import reports
+
+    settings = state.settings
+    assert settings is not None and state.matrix is not None
+    doc = reports.document(
+        state.matrix,
+        state.verdict,
+        target=settings.root,
+        header=_header(state),
+        coverage=state.coverage,
+        duration=time.monotonic() - state.started,
+    )
+    written = []
+    if settings.json_report is not None:
+        reports.write_json(settings.json_report, doc)
+        written.append(f"JSON report: {settings.json_report}")
+    summary = reports.write_summary(settings.summary, doc)
+    if summary is not None:
+        written.append(f"Markdown summary: {summary}")
+    if settings.html is not None:
+        reports.write_html(settings.html, doc)
+        written.append(f"HTML report: {settings.html}")
+    if settings.junit is not None:
+        reports.write_junit(settings.junit, doc)
+        written.append(f"JUnit report: {settings.junit}")
+    return written
 
 
 def _finalize(state: SuiteState) -> None:
@@ -368,7 +432,7 @@ def _finalize(state: SuiteState) -> None:
     if target is not None and not target.may_touch_org:
         for rpc in ("DeactivateOrg", "ReactivateOrg"):
             hints[(rpc, "details")] = (
-                "the org operations only answer 200 with --zitadel-allow-org-deactivation"
+                f"the org operations only answer 200 with {flag('allow_org_deactivation')}=1"
             )
     state.matrix.finalize(state.generated_ran, hints)
     if state.links_ran:
@@ -385,8 +449,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if state.matrix is None or not state.ran:
         if state.ignored:
             terminalreporter.write_line(
-                "zitadel conformance: the suite did not run; it needs a target URL "
-                "(--zitadel-url or ZITADEL_URL)"
+                f"zitadel conformance: the suite did not run; it needs a target URL ({flag('url')})"
             )
         return
     terminalreporter.write_sep("=", "ZITADEL lifecycle conformance")
@@ -394,11 +457,25 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.write_line("")
     for line in state.matrix.render().splitlines():
         terminalreporter.write_line(line)
-    verdict = "CONFORMS" if not state.matrix.failed_any and exitstatus == 0 else "DOES NOT CONFORM"
-    if verdict == "CONFORMS" and state.matrix.skipped_any:
-        verdict += " (with skipped checks, see above)"
+    unseen = {
+        rpc: [outcome for outcome, count in row["documented"].items() if not count]
+        for rpc, row in state.coverage.items()
+    }
+    unseen = {rpc: outcomes for rpc, outcomes in unseen.items() if outcomes}
+    if unseen:
+        terminalreporter.write_line("")
+        terminalreporter.write_line("documented outcomes never seen (--require-coverage fails):")
+        for rpc, outcomes in unseen.items():
+            terminalreporter.write_line(f"  {rpc}: {', '.join(outcomes)}")
     terminalreporter.write_line("")
-    terminalreporter.write_line(f"verdict: {verdict}")
+    for line in state.reports_written:
+        terminalreporter.write_line(line)
+    verdict = state.verdict
+    if verdict is None:
+        return
+    terminalreporter.write_line(f"verdict: {verdict.label} (exit code {verdict.exit_code})")
+    for reason in verdict.reasons:
+        terminalreporter.write_line(f"  {reason}")
 
 
 def _header_part(state: SuiteState) -> dict[str, Any] | None:

@@ -331,8 +331,7 @@ def provision_on_mock(control: MockControl, token: str | None) -> Resources:
         if owner is None:
             raise ResourcesError(
                 "the mock does not know the given token, so it cannot be made owner of the "
-                "orgs the suite provisions; omit --zitadel-token to let the suite provision "
-                "a caller"
+                "orgs the suite provisions; give no token to let the suite provision a caller"
             )
         caller, caller_org = owner["user"], owner.get("org")
     member(caller, org_a, ["ORG_OWNER"])

@@ -196,7 +196,7 @@ class Reader:
             if problem == "cannot read":
                 outcome.skipped = (
                     f"the caller may not read ({read.rpc} answered HTTP {call.status} code "
-                    f"{call.code}); give a token with the read permissions"
+                    f"{checks.show(call.code)}); give a token with the read permissions"
                 )
                 return outcome
             if problem is not None:
@@ -248,9 +248,9 @@ class Reader:
                 target.matrix.skipped(operation.rpc, "visibility", outcome.skipped)
             own = [v for v in outcome.violations if v.rule.startswith("visibility.")]
             for violation in own:
-                target._record(operation, "visibility", violation)
+                target.record(operation, "visibility", violation)
             if not own and not outcome.skipped:
-                target._record(operation, "visibility")
+                target.record(operation, "visibility")
             if success and wait and outcome.lag is not None:
                 target.matrix.lag(operation.rpc, outcome.lag)
         return outcome
@@ -272,7 +272,8 @@ class Reader:
                 return call, "cannot read"
             if call.status != 200:
                 problem = checks.RuleViolation(
-                    "visibility.state", f"{read.rpc} answered HTTP {call.status} code {call.code}"
+                    "visibility.state",
+                    f"{read.rpc} answered HTTP {call.status} code {checks.show(call.code)}",
                 )
             else:
                 try:

@@ -64,3 +64,50 @@ def describe_exchange(request: Request, response: Response | None) -> str:
     if response is not None:
         lines += describe_response(response)
     return "\n".join(lines)
+
+
+def _body_data(raw: bytes) -> object:
+    if not raw:
+        return None
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text if len(text) <= BODY_LIMIT else text[:BODY_LIMIT] + "..."
+
+
+def exchange_data(request: Request, response: Response | None) -> dict[str, object]:
+    """One exchange as plain data for the JSON and HTML reports, the credential redacted."""
+    headers = {}
+    for name in _SHOWN_REQUEST_HEADERS:
+        value = request.header(name)
+        if value is not None:
+            headers[name] = redact_authorization(value) if name == "authorization" else value
+    data: dict[str, object] = {
+        "request": {
+            "method": request.method,
+            "url": request.url,
+            "headers": headers,
+            "body": _body_data(request.body),
+        }
+    }
+    if response is not None:
+        data["response"] = {
+            "status": response.status,
+            "headers": {
+                name: response.header(name)
+                for name in _SHOWN_RESPONSE_HEADERS
+                if response.header(name) is not None
+            },
+            "body": _body_data(response.body),
+        }
+    return data
+
+
+def outcome_of(response: Response) -> str:
+    """``200``, or ``404 code 5`` for an error envelope with an integer code."""
+    body = response.json(default=None)
+    code = body.get("code") if isinstance(body, dict) else None
+    if response.status != 200 and isinstance(code, int) and not isinstance(code, bool):
+        return f"{response.status} code {code}"
+    return str(response.status)

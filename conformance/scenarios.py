@@ -6,13 +6,20 @@ any response rule the answers broke on the way.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
 
 from conformance import checks, spec
 from conformance.provisioning import Ref
+from conformance.settings import flag
 from conformance.target import Call, ConformanceFailure, Target, Violation
+
+# How far a transition's date may be from the server's own clock: the Date header has whole
+# seconds, and a proxy may add its own; a date stuck in the past or the future is off by more.
+CLOCK_TOLERANCE = timedelta(seconds=120)
 
 # The texts ZITADEL does not translate (its auth interceptor answers before translation).
 AUTH_HEADER_MISSING = "auth header missing"
@@ -35,7 +42,9 @@ SCENARIO_RULES = {
     "lifecycle.again": "deactivating it again: 400 code 9 (200 with unchanged details for a "
     "user grant under profile v4); the same for reactivating twice",
     "lifecycle.sequence": "reactivating answers a larger sequence than deactivating",
-    "lifecycle.date": "reactivating answers a date not earlier than deactivating",
+    "lifecycle.date": "each transition answers a date later than the previous transition's",
+    "lifecycle.clock": "each transition's date is within "
+    f"{CLOCK_TOLERANCE.total_seconds():g} s of the server's clock (its Date header)",
     "lifecycle.reactivate": "reactivating an inactive resource: 200",
     "lifecycle.end_state": "the resource ends in the state it started in",
     "isolation.not_found": "a resource of org A addressed with x-zitadel-orgid of org B: 404, "
@@ -88,13 +97,17 @@ class Scenario:
     def stop(self) -> None:
         """End the scenario now when an expectation failed that later steps rely on."""
         __tracebackhide__ = True
-        if self.failures:
+        if self.failures or any(call.status >= 500 for call in self.calls):
             self.finish()
 
     def expect_success(self, call: Call, rule: str, what: str) -> bool:
         if call.status == 200:
             return True
-        self.fail(call, rule, f"{what}: expected HTTP 200, got HTTP {call.status} code {call.code}")
+        if call.status >= 500:
+            # Broken already by the rule that failed (not_a_server_error, in call.violations):
+            # the scenario's own expectation cannot be judged, so it is not blamed.
+            return False
+        self.fail(call, rule, f"{what}: expected HTTP 200, got {outcome(call)}")
         return False
 
     def expect_error(
@@ -109,10 +122,10 @@ class Scenario:
         what: str = "",
     ) -> bool:
         problems = []
+        if call.status >= 500:
+            return False  # see expect_success: not_a_server_error is the rule that failed
         if call.status != status or call.code != code:
-            problems.append(
-                f"expected HTTP {status} code {code}, got HTTP {call.status} code {call.code}"
-            )
+            problems.append(f"expected HTTP {status} code {checks.show(code)}, got {outcome(call)}")
         text = call.body.get("message") if isinstance(call.body, dict) else None
         if not problems and message is not None and text != message:
             problems.append(f"expected the message {message!r}, got {text!r}")
@@ -124,8 +137,60 @@ class Scenario:
         return True
 
 
+def outcome(call: Call) -> str:
+    """``HTTP 404 code 5``, the code quoted by its JSON type (``code "5"`` is a string)."""
+    body = call.body
+    if not isinstance(body, dict) or "code" not in body:
+        return f"HTTP {call.status} (no code)"
+    return f"HTTP {call.status} code {checks.show(body['code'])}"
+
+
+def check_clock(scenario: Scenario, call: Call, date: datetime | None, what: str) -> None:
+    """``date`` (of ``call``'s details) must be near the server's clock, its Date header."""
+    header = call.response.header("date")
+    if date is None or header is None:
+        return
+    try:
+        server_now = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return
+    if server_now.tzinfo is None:  # "GMT" and "-0000" come back naive; HTTP dates are UTC
+        server_now = server_now.replace(tzinfo=UTC)
+    if abs(date - server_now) > CLOCK_TOLERANCE:
+        scenario.fail(
+            call,
+            "lifecycle.clock",
+            f"{what} answered the date {date.isoformat()}, but the server's clock (Date: "
+            f"{header}) is {server_now.isoformat()}: more than "
+            f"{CLOCK_TOLERANCE.total_seconds():g} s apart",
+        )
+
+
 def unknown_params(operation: spec.Operation) -> dict[str, str]:
     return {name: Target.unknown_id() for name in operation.path_params}
+
+
+def require_sendable(target: Target, rpc: str) -> None:
+    """Skip a test of ``rpc`` when the suite never sends it in this run (see safety)."""
+    refusal = target.safety.refusal(spec.operations()[rpc])
+    if refusal:
+        pytest.skip(refusal)
+
+
+def start_active(target: Target, ref: Ref, title: str) -> None:
+    """Make ``ref`` active for a scenario; a resource found in another state was left so by
+    someone else (or by a run that could not restore it), which the report says."""
+    before = target.snapshot(ref)
+    if before is not None and before.get("state") != "active" and target.matrix is not None:
+        note = (
+            f"{title}: found {ref.kind} {ref.id} {before.get('state')} at the start, a state "
+            "this suite did not leave it in; it was made active again"
+        )
+        if note not in target.matrix.notes:
+            target.matrix.notes.append(note)
+    problem = target.ensure_active(ref)
+    if problem:
+        pytest.fail(f"{ref.kind} {ref.id} could not be made active before the scenario: {problem}")
 
 
 def require(target: Target, kind: str) -> Ref:
@@ -137,7 +202,7 @@ def require(target: Target, kind: str) -> Ref:
     if kind == "org" and not target.may_touch_org:
         pytest.skip(
             "deactivates the org the suite works in; opt in with "
-            "--zitadel-allow-org-deactivation (ZITADEL_ALLOW_ORG_DEACTIVATION=1)"
+            f"{flag('allow_org_deactivation')}=1"
         )
     return ref
 

@@ -56,9 +56,52 @@ OPTIONS = (
            "it works in", is_flag=True),
     Option("no_skips", "--zitadel-no-skips", "ZITADEL_NO_SKIPS", "fail the run when a check "
            "was skipped", is_flag=True),
+    Option("require_coverage", "--zitadel-require-coverage", "ZITADEL_REQUIRE_COVERAGE",
+           "fail the run when a documented status or error code of an operation was never "
+           "answered", is_flag=True),
+    Option("json_report", "--zitadel-json", "ZITADEL_JSON", "write the machine-readable "
+           "report (verdict, matrix, failures with their exchanges) to FILE", metavar="FILE"),
+    Option("summary", "--zitadel-summary", "ZITADEL_SUMMARY", "write a Markdown summary to "
+           "FILE (default: $GITHUB_STEP_SUMMARY when set)", metavar="FILE"),
+    Option("html", "--zitadel-html", "ZITADEL_HTML", "write a self-contained HTML report to "
+           "FILE", metavar="FILE"),
+    Option("junit", "--zitadel-junit", "ZITADEL_JUNIT", "write a JUnit XML report, one test "
+           "case per matrix cell, to FILE", metavar="FILE"),
 )  # fmt: skip
 
+# The flags of the console script, for messages printed in a run it started (it sets
+# CLI_MARKER for the run); a plain pytest run names the plugin's flags.
+CLI_FLAGS = {
+    "url": "URL",
+    "token": "--token",
+    "control_token": "--control-token",
+    "org_id": "--org-id",
+    "resources": "--resources",
+    "profile": "--profile",
+    "examples": "--examples",
+    "read_timeout": "--read-timeout",
+    "allow_org_deactivation": "--allow-org-deactivation",
+    "no_skips": "--no-skips",
+    "require_coverage": "--require-coverage",
+    "json_report": "--json",
+    "summary": "--summary",
+    "html": "--html",
+    "junit": "--junitxml",
+}
+CLI_MARKER = "ZITADEL_CONFORMANCE_CLI"
+# What an API URL may end with; the suite wants the root and takes it off.
+API_BASE_PATH = "/management/v1"
+
 _TRUE = {"1", "true", "yes", "on"}
+_BY_NAME = {option.name: option for option in OPTIONS}
+
+
+def flag(name: str) -> str:
+    """How the user sets option ``name`` in this run: ``--token or ZITADEL_TOKEN`` from the
+    console script, ``--zitadel-token or ZITADEL_TOKEN`` from pytest."""
+    option = _BY_NAME[name]
+    given = CLI_FLAGS[name] if os.environ.get(CLI_MARKER) else option.flag
+    return f"{given} or {option.env}"
 
 
 class SettingsError(ValueError):
@@ -77,10 +120,16 @@ class Settings:
     read_timeout: float = DEFAULT_READ_TIMEOUT
     allow_org_deactivation: bool = False
     no_skips: bool = False
+    require_coverage: bool = False
+    json_report: Path | None = None
+    summary: Path | None = None
+    html: Path | None = None
+    junit: Path | None = None
 
     @property
     def root(self) -> str:
-        return self.url.rstrip("/")
+        """The URL without a trailing ``/management/v1``: the suite adds the API's path."""
+        return self.url.rstrip("/").removesuffix(API_BASE_PATH).rstrip("/")
 
 
 def truthy(value: object) -> bool:
@@ -124,6 +173,10 @@ def resolve(flags: dict[str, object], ini: dict[str, object] | None = None) -> S
     if not 0 <= read_timeout <= 600:
         raise SettingsError(f"the read timeout must be 0 to 600 seconds, got {read_timeout:g}")
     resources = Path(str(raw["resources"])) if raw["resources"] else None
+    paths = {
+        name: Path(str(raw[name])) if raw[name] else None
+        for name in ("json_report", "summary", "html", "junit")
+    }
     return Settings(
         url=url,
         token=str(raw["token"]) if raw["token"] else None,
@@ -135,4 +188,6 @@ def resolve(flags: dict[str, object], ini: dict[str, object] | None = None) -> S
         read_timeout=read_timeout,
         allow_org_deactivation=truthy(raw["allow_org_deactivation"] or False),
         no_skips=truthy(raw["no_skips"] or False),
+        require_coverage=truthy(raw["require_coverage"] or False),
+        **paths,
     )

@@ -345,3 +345,25 @@ def test_readme_controls_failure_message_is_what_the_assertion_says():
     with pytest.raises(AssertionError) as failure:
         instance.assert_called("DeactivateUser", times=3)
     assert f"AssertionError: {failure.value}\n" == shown
+
+
+def test_readme_conformance_command_works_as_pasted(fresh_mock_url, tmp_path):
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Start", 1)[1].split("\n## ", 1)[0]
+    lines = [
+        line
+        for block in re.findall(r"```sh\n(.*?)```", section, re.S)
+        for line in block.splitlines()
+        if line.startswith(".venv/bin/zitadel-conformance ")
+    ]
+    assert len(lines) == 1, "the Start section shows how to run the conformance suite"
+    assert "make conformance URL=" in section
+    argv = shlex.split(lines[0].replace("http://127.0.0.1:8080", fresh_mock_url))
+    # .venv/bin is this interpreter's directory in a checkout set up as the README says.
+    argv[0] = str(Path(sys.executable).with_name("zitadel-conformance"))
+    done = subprocess.run(
+        [*argv, "--examples", "2"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "verdict: CONFORMS" in done.stdout
+    assert "<table" in (tmp_path / "report.html").read_text(encoding="utf-8")

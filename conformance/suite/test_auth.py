@@ -5,6 +5,7 @@ import pytest
 
 from conformance import scenarios, spec
 from conformance.scenarios import Scenario
+from conformance.settings import flag
 
 RPCS = list(spec.operations())
 
@@ -12,6 +13,7 @@ RPCS = list(spec.operations())
 def _where(target, rpc):
     """Path parameters and org of a real resource when there is one: a server that forgets to
     check would then change it (and the suite would put it back)."""
+    scenarios.require_sendable(target, rpc)
     operation = spec.operations()[rpc]
     if operation.kind == "org":
         # Never the org the suite works in: a server that skipped auth must not deactivate it.
@@ -95,11 +97,14 @@ def test_caller_without_rights(zitadel_target, zitadel_restore, rpc, caller):
             target.resources.missing
             or f"the resources file names no '{caller}' token (tokens: {{{caller}: ...}})"
         )
+    scenarios.require_sendable(target, rpc)
     operation = spec.operations()[rpc]
     if operation.kind == "org" and target.resources.org and not target.may_touch_org:
         pytest.skip(
             "a caller without rights is sent to the org the suite works in, which a server "
-            "that failed to refuse would deactivate; opt in with --zitadel-allow-org-deactivation"
+            "that failed to refuse would deactivate; opt in with "
+            + flag("allow_org_deactivation")
+            + "=1"
         )
     ref = scenarios.require(target, operation.kind)
     status, code, error_id = _NO_RIGHTS[caller]

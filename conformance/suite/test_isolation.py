@@ -22,9 +22,7 @@ def test_other_org_does_not_see_it(zitadel_target, zitadel_restore, kind):
             or "the resources file names no other_org (a second org the caller may act in)"
         )
     deactivate, reactivate = spec.kinds()[kind]
-    problem = target.ensure_active(ref)
-    if problem:
-        pytest.fail(f"{kind} {ref.id} could not be made active before the scenario: {problem}")
+    scenarios.start_active(target, ref, "isolation")
     scenario = Scenario(target, f"{kind} {ref.id} of org {ref.org} addressed from org {other}")
     # Each attempt from B is followed by the same transition in A, which only succeeds if the
     # attempt from B changed nothing (and on our mock the control plane compares directly).

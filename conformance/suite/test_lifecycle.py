@@ -19,9 +19,7 @@ def test_lifecycle(zitadel_target, zitadel_restore, kind):
     deactivate, reactivate = spec.kinds()[kind]
     # ZITADEL v4 made both user grant transitions idempotent: 200 with the existing details.
     idempotent = kind == "user_grant" and target.profile == "v4"
-    problem = target.ensure_active(ref)
-    if problem:
-        pytest.fail(f"{kind} {ref.id} could not be made active before the scenario: {problem}")
+    scenarios.start_active(target, ref, "lifecycle")
     scenario = Scenario(target, f"lifecycle of {kind} {ref.id} (profile {target.profile})")
 
     first = scenario.call(deactivate.rpc, ref.params, org=ref.org)
@@ -43,13 +41,15 @@ def test_lifecycle(zitadel_target, zitadel_restore, kind):
             "lifecycle.sequence",
             f"reactivating answered sequence {seq2}, not larger than deactivating ({seq1})",
         )
-    if date1 is not None and date2 is not None and date2 < date1:
+    if date1 is not None and date2 is not None and date2 <= date1:
         scenario.fail(
             second,
             "lifecycle.date",
-            f"reactivating answered {date2.isoformat()}, earlier than deactivating "
+            f"reactivating answered {date2.isoformat()}, not later than deactivating "
             f"({date1.isoformat()})",
         )
+    scenarios.check_clock(scenario, first, date1, "deactivating")
+    scenarios.check_clock(scenario, second, date2, "reactivating")
     again = _again(scenario, reactivate.rpc, ref, second, idempotent, "reactivating it again")
     scenario.see(again, ref, "active")
 

@@ -4,6 +4,7 @@ import pytest
 
 from conformance import scenarios, spec
 from conformance.scenarios import Scenario
+from conformance.settings import flag
 
 RPCS = [rpc for rpc, operation in spec.operations().items() if operation.path_params]
 
@@ -25,7 +26,7 @@ def test_unknown_ids(zitadel_target, rpc):
         if scenarios.NO_MEMBERSHIP_ID in str(message):
             pytest.skip(
                 "the caller has no membership in the org the suite works in, so every id is "
-                "'not found' for that reason; give a caller with rights (--zitadel-token)"
+                f"'not found' for that reason; give a caller with rights ({flag('token')})"
             )
         scenario.expect_error(call, "not_found.unknown_id", status=404, code=5, what=str(params))
     scenario.finish()

@@ -33,6 +33,10 @@ class Fault:
     # Caught through the reads alone: run against a target without control plane, with a
     # resources file (behind a proxy that hides /_mock).
     without_control: bool = False
+    # Rules the suite must not blame for this fault (another rule is the one that failed).
+    not_blamed: tuple[str, ...] = ()
+    # A text one of the reported failures must contain (how the suite describes the fault).
+    described_as: str | None = None
 
 
 @dataclass
@@ -213,6 +217,12 @@ FAULTS: dict[str, Fault] = {
         ("lifecycle.sequence",),
         "lifecycle",
     ),
+    "dates_in_the_past": Fault(
+        "6 dates move with the server's clock",
+        "every success reports the same date of 2020 (valid format, never moving)",
+        ("lifecycle.date", "lifecycle.clock"),
+        "lifecycle",
+    ),
     "date_backwards": Fault(
         "6 date not earlier",
         "a reactivation reports a date a day before the real one",
@@ -237,6 +247,20 @@ FAULTS: dict[str, Fault] = {
         "a resource is found in its own org whatever x-zitadel-orgid says",
         ("isolation.not_found",),
         "isolation",
+    ),
+    "cross_org_500": Fault(
+        "7 the cross-org step",
+        "a write with x-zitadel-orgid of another org than the resource's answers 500",
+        ("not_a_server_error",),
+        "isolation",
+        not_blamed=("isolation.unchanged",),
+    ),
+    "code_as_string": Fault(
+        "3 code an integer",
+        'the error code is a JSON string ("5" instead of 5)',
+        ("envelope.code", "not_found.unknown_id"),
+        "not_found",
+        described_as='got HTTP 404 code "5"',
     ),
     # 8. state seen through the reads, on a target without control plane (issue 11 section 3)
     "nothing_changes": Fault(
@@ -290,7 +314,8 @@ class FaultyApp:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         exchange = Exchange(scope["method"], scope["path"], headers)
-        if exchange.is_write == FAULTS[self.mode].on_reads:
+        on_reads = self.mode in FAULTS and FAULTS[self.mode].on_reads
+        if exchange.is_write == on_reads:
             await self.mock.app(scope, receive, send)
             return
         scope = dict(scope)
@@ -346,7 +371,7 @@ class FaultyApp:
                 break
         if scope["method"] == "PUT":
             mode = json.loads(body or b"{}").get("mode")
-            if mode is not None and mode not in FAULTS:
+            if mode is not None and mode not in FAULTS and mode not in SAFETY_MODES:
                 await _plain(send, 400, f"unknown fault {mode!r}")
                 return
             self.mode = mode
@@ -437,7 +462,14 @@ def _org_header_ignored(app: FaultyApp, exchange: Exchange) -> None:
         exchange.headers["x-zitadel-orgid"] = aggregate.resource_owner
 
 
+def _org_ops_ignore_header(app: FaultyApp, exchange: Exchange) -> None:
+    # The org operations act on the caller's own org, whatever x-zitadel-orgid names.
+    if exchange.path.startswith(MANAGEMENT + "orgs/me/"):
+        exchange.headers.pop("x-zitadel-orgid", None)
+
+
 REQUEST_FAULTS: dict[str, Callable[[FaultyApp, Exchange], None]] = {
+    "org_ops_ignore_header": _org_ops_ignore_header,
     "lenient_bearer": _lenient_bearer,
     "rights_ignored": _rights_ignored,
     "org_header_ignored": _org_header_ignored,
@@ -580,6 +612,24 @@ def _frozen_sequence(details: dict[str, Any], exchange: Exchange) -> None:
     details["sequence"] = "1"
 
 
+def _dates_in_the_past(details: dict[str, Any], exchange: Exchange) -> None:
+    for name in ("creationDate", "changeDate"):
+        if name in details:
+            details[name] = "2020-01-01T00:00:00Z"
+
+
+def _cross_org_500(app: FaultyApp, exchange: Exchange) -> None:
+    aggregate = app.aggregate(exchange)
+    org = exchange.headers.get("x-zitadel-orgid")
+    if aggregate is not None and org and org != aggregate.resource_owner:
+        exchange.status = 500
+        exchange.set_json({"code": 13, "message": "Internal"})
+
+
+def _code_as_string(error: dict[str, Any], exchange: Exchange) -> None:
+    error["code"] = str(error["code"])
+
+
 def _date_backwards(details: dict[str, Any], exchange: Exchange) -> None:
     if exchange.transition == "reactivate":
         for name in ("creationDate", "changeDate"):
@@ -707,10 +757,15 @@ RESPONSE_FAULTS: dict[str, Callable[[FaultyApp, Exchange], None]] = {
     "repeat_deactivate_ok": _repeat_deactivate_ok,
     "frozen_sequence": _details_fault(_frozen_sequence),
     "date_backwards": _details_fault(_date_backwards),
+    "dates_in_the_past": _details_fault(_dates_in_the_past),
+    "cross_org_500": _cross_org_500,
+    "code_as_string": _error_fault(_code_as_string),
 }
-assert set(FAULTS) == set(REQUEST_FAULTS) | set(RESPONSE_FAULTS) | set(SHORTCUTS) | {
-    "grant_v3_behaviour"
-}
+# Modes that break no rule the suite can report, for the tests of its safety and notes.
+SAFETY_MODES = ("org_ops_ignore_header",)
+assert set(FAULTS) | set(SAFETY_MODES) == set(REQUEST_FAULTS) | set(RESPONSE_FAULTS) | set(
+    SHORTCUTS
+) | {"grant_v3_behaviour"}
 
 
 def build_app() -> FaultyApp:

@@ -35,6 +35,11 @@ def test_each_fault_fails_the_suite_with_its_rule(fault_server, fault, tmp_path)
         + run.matrix.render()
     )
     assert expected.column in run.failed_columns(), run.matrix.render()
+    blamed = {rule for rule, columns in found.items() if expected.column in columns}
+    assert not blamed & set(expected.not_blamed), run.matrix.render()
+    if expected.described_as is not None:
+        summaries = [s for cell in run.matrix.cells.values() for _, s in cell.failures]
+        assert any(expected.described_as in s for s in summaries), run.matrix.render()
 
 
 @pytest.mark.parametrize("profile", ["v4", "v3"])
