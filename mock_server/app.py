@@ -9,6 +9,7 @@ they have judged already.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,6 @@ from connexion.middleware.exceptions import ExceptionMiddleware
 from connexion.middleware.lifespan import LifespanMiddleware
 from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
-from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.resolver import Resolver
 from starlette.datastructures import Headers
 from starlette.responses import RedirectResponse
@@ -41,6 +41,7 @@ from mock_server.rest import control as control_plane
 from mock_server.rest import gateway, management
 from mock_server.rest.control import CONTROL_BASE_PATH, ControlPlaneGuard
 from mock_server.rest.cors import CorsMiddleware
+from mock_server.swagger_ui import MockSwaggerUI, world_tokens
 
 __all__ = ["CONTROL_BASE_PATH", "MockServer", "create_app", "create_mock"]
 # gRPC-web calls are POST /<package>.<Service>/<Method>; ZITADEL's services are zitadel.*.
@@ -48,7 +49,7 @@ GRPC_WEB_PATH_PREFIX = "/zitadel."
 MIDDLEWARES = [
     ServerErrorMiddleware,
     ExceptionMiddleware,
-    SwaggerUIMiddleware,
+    MockSwaggerUI,
     RoutingMiddleware,
     LifespanMiddleware,
     ContextMiddleware,
@@ -82,7 +83,9 @@ class _Front:
             await self.api(scope, receive, send)
             return
         path = scope["path"]
-        if path in ("/ui", "/ui/"):
+        # "/" too, for whoever opens the printed URL; only that exact GET, so every API path
+        # keeps ZITADEL's own 404.
+        if path in ("/ui", "/ui/") or (path == "/" and scope["method"] in ("GET", "HEAD")):
             await self.ui_redirect(scope, receive, send)
             return
         # ZITADEL's routeGRPCWeb: every POST whose Content-Type starts with application/grpc-web.
@@ -165,8 +168,13 @@ def create_mock(
     service = LifecycleService(instances)
     admin = WorldAdmin(world, initial_world, max_resources=max_resources)
 
+    # The Swagger UI's Authorize dialog lists the default instance's tokens.
+    middlewares = [
+        functools.partial(MockSwaggerUI, tokens=world_tokens(world)) if m is MockSwaggerUI else m
+        for m in MIDDLEWARES
+    ]
     api = connexion.AsyncApp(
-        __name__, middlewares=list(MIDDLEWARES), jsonifier=gateway.CompactJsonifier()
+        __name__, middlewares=middlewares, jsonifier=gateway.CompactJsonifier()
     )
     api.add_middleware(gateway.GatewayBodyMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT)
     api.add_api(
