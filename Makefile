@@ -1,4 +1,4 @@
-# Two entry points for people: `make mock` and `make test`. Both set up what they need.
+# Entry points for people: `make mock`, `make check` (fast) and `make test`. Each sets up what it needs.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,11 +6,17 @@ ARGS ?=
 
 NODE_E2E := tests/e2e_node
 
-.PHONY: mock test lint setup
+.PHONY: mock test check lint setup
 
-$(BIN)/.installed: pyproject.toml
+# The mock alone (`make mock`); the test extras (the conformance suite, ruff, grpcio-tools) on
+# top of it for everything else.
+$(BIN)/.installed-mock: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(BIN)/.installed: $(BIN)/.installed-mock
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $@
 
@@ -20,7 +26,7 @@ $(NODE_E2E)/node_modules/.package-lock.json: $(NODE_E2E)/package-lock.json
 
 setup: $(BIN)/.installed $(NODE_E2E)/node_modules/.package-lock.json
 
-mock: $(BIN)/.installed
+mock: $(BIN)/.installed-mock
 	$(BIN)/zitadel-mock $(ARGS)
 
 lint: $(BIN)/.installed
@@ -31,3 +37,7 @@ lint: $(BIN)/.installed
 # and instances, so workers share nothing.
 test: setup lint
 	$(BIN)/python -m pytest -n auto $(ARGS)
+
+# Everything but the tests marked slow (end-to-end, browser, fault corpus): under 30 s.
+check: $(BIN)/.installed lint
+	$(BIN)/python -m pytest -n auto -m "not slow" -q $(ARGS)
