@@ -365,6 +365,7 @@ def test_the_reference_error_of_an_entry_names_its_line(tmp_path) -> None:
     assert str(raised.value) == f"{path}:5: user 3: unknown org '9'"
 
 
+@pytest.mark.slow
 def test_the_cli_rejects_an_unknown_key_in_one_line(tmp_path) -> None:
     import subprocess
     import sys
