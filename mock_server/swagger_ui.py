@@ -3,8 +3,9 @@
 connexion serves the spec with every ``$ref`` inlined; the management spec's list queries nest
 into themselves, so that inlined form is a cycle that ``json.dumps`` refuses (every
 ``openapi.json`` was a 500). The spec is served with its references instead, which Swagger UI
-resolves itself. The management API's security scheme also gets the tokens of the running
-world appended, so the Authorize dialog says what to paste.
+resolves itself. Two things are added for the UI alone: the tokens of the running world in the
+security scheme, so the Authorize dialog says what to paste, and ``{}`` as the example of the
+empty request bodies.
 """
 
 from __future__ import annotations
@@ -21,6 +22,26 @@ from mock_server.domain.world import World
 # (token, who it is) of the world the UI talks to, read on every spec request.
 TokenLister = Callable[[], list[tuple[str, str]]]
 SECURITY_SCHEME = "bearerAuth"
+
+
+def with_empty_body_examples(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` with ``example: {}`` on each request body that is any JSON object.
+
+    Without it Swagger UI's Try-it-out proposes ``{"additionalProp1": {}}``. Only the UI gets
+    it: in the spec file schemathesis would send that one example again and again, and the
+    second deactivation of an org is rejected.
+    """
+    served = copy.deepcopy(spec)
+    components = served.get("components", {})
+    for body in components.get("requestBodies", {}).values():
+        for media in body.get("content", {}).values():
+            schema = media.get("schema", {})
+            ref = schema.get("$ref", "")
+            if ref.startswith("#/components/schemas/"):
+                schema = components.get("schemas", {}).get(ref.rsplit("/", 1)[1], {})
+            if schema.get("additionalProperties") and not schema.get("properties"):
+                media.setdefault("example", {})
+    return served
 
 
 def with_tokens(spec: dict[str, Any], tokens: list[tuple[str, str]]) -> dict[str, Any]:
@@ -67,6 +88,7 @@ class _MockSwaggerUIAPI(SwaggerUIAPI):
     def _spec_for_prefix(self, request) -> dict:
         # ``raw`` keeps the references; the base path (servers) is set on it all the same.
         spec = self.specification.with_base_path(self._base_path_for_prefix(request)).raw
+        spec = with_empty_body_examples(spec)
         return with_tokens(spec, self._tokens()) if self._tokens is not None else spec
 
 
