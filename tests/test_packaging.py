@@ -192,3 +192,26 @@ def test_the_wheel_ships_the_license_and_the_protos(wheel) -> None:
     assert "mock_server/grpc_front/proto/google/api/http.proto" in names
     assert "mock_server/fixtures/load.py" in names
     assert wheel.name.endswith("-py3-none-any.whl")
+
+
+def test_the_console_script_and_python_m_conformance_give_one_verdict(tmp_path) -> None:
+    """With the extra installed (this environment) both forms run the suite, the same way."""
+    script = Path(sys.executable).with_name("zitadel-conformance")
+    mock = start_mock("--no-grpc")
+    try:
+        options = [mock.url, "--token", "admin-pat", "--examples", "2", "--allow-org-deactivation"]
+        runs = [
+            subprocess.run(
+                [*command, *options], capture_output=True, text=True, timeout=300, cwd=tmp_path
+            )
+            for command in ([str(script)], [sys.executable, "-m", "conformance"])
+        ]
+    finally:
+        mock.signal()
+        mock.wait(20)
+    for run in runs:
+        assert run.returncode == 0, run.stdout + run.stderr
+    verdicts = [
+        [line for line in r.stdout.splitlines() if line.startswith("verdict:")] for r in runs
+    ]
+    assert verdicts[0] == verdicts[1] and len(verdicts[0]) == 1, verdicts
