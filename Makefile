@@ -1,4 +1,4 @@
-# Two entry points for people: `make mock` and `make test`. Both set up what they need.
+# Entry points for people: `make mock`, `make check` (fast) and `make test`. Each sets up what it needs.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,11 +6,17 @@ ARGS ?=
 
 NODE_E2E := tests/e2e_node
 
-.PHONY: mock test lint setup bench conformance
+.PHONY: mock test check lint setup bench conformance
 
-$(BIN)/.installed: pyproject.toml
+# The mock alone (`make mock`); the test extras (the conformance suite, ruff, grpcio-tools) on
+# top of it for everything else.
+$(BIN)/.installed-mock: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(BIN)/.installed: $(BIN)/.installed-mock
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $@
 
@@ -37,7 +43,7 @@ conformance: $(BIN)/.conformance
 	@test -n "$(URL)" || { echo "give the target: make conformance URL=http://127.0.0.1:8080"; exit 2; }
 	$(BIN)/zitadel-conformance $(URL) $(ARGS)
 
-mock: $(BIN)/.installed
+mock: $(BIN)/.installed-mock
 	$(BIN)/zitadel-mock $(ARGS)
 
 lint: $(BIN)/.installed
@@ -48,6 +54,10 @@ lint: $(BIN)/.installed
 # and instances, so workers share nothing.
 test: setup lint
 	$(BIN)/python -m pytest -n auto $(ARGS)
+
+# Everything but the tests marked slow (end-to-end, browser, fault corpus): under 30 s.
+check: $(BIN)/.installed lint
+	$(BIN)/python -m pytest -n auto -m "not slow" -q $(ARGS)
 
 # Figures, not a test: nothing asserts on them, CI times nothing and `make test` leaves it out.
 # Prism goes into the user's cache on first use; wrk and h2load (native gRPC) come from the OS

@@ -99,6 +99,8 @@ class WorldAdmin:
                 )
             loader = fixtures.loader_for(self.world)
             try:
+                # As strict as a fixture file: a misspelt key would otherwise be dropped.
+                fixtures.check_keys(entry, kind, (kind,))
                 if kind == "memberships":
                     return fixtures.export_membership(loader.membership(entry))
                 if kind == "tokens":

@@ -73,7 +73,9 @@ class _Front:
             await self.api(scope, receive, send)
             return
         path = scope["path"]
-        if path in ("/ui", "/ui/"):
+        # "/" too, for whoever opens the printed URL; only that exact GET, so every API path
+        # keeps ZITADEL's own 404.
+        if path in ("/ui", "/ui/") or (path == "/" and scope["method"] in ("GET", "HEAD")):
             await self.ui_redirect(scope, receive, send)
             return
         # ZITADEL's routeGRPCWeb: every POST whose Content-Type starts with application/grpc-web.
@@ -115,7 +117,11 @@ class LazyApp:
 
 
 def _connexion_app(
-    service: LifecycleService, instances: Instances, admin: WorldAdmin, control: bool
+    service: LifecycleService,
+    instances: Instances,
+    admin: WorldAdmin,
+    control: bool,
+    world: World,
 ) -> ASGIApp:
     with warnings.catch_warnings():
         # connexion's imports warn about its own dependencies (Starlette's test client on
@@ -123,6 +129,7 @@ def _connexion_app(
         # the app is built on a first request, the warning would land in the user's run.
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+        from mock_server import swagger_ui
         from mock_server.rest import connexion_app
 
         return connexion_app.build(
@@ -131,6 +138,8 @@ def _connexion_app(
             admin,
             base_path=contract.management_base_path(),
             control=control,
+            # The Swagger UI's Authorize dialog lists the default instance's tokens.
+            tokens=swagger_ui.world_tokens(world),
         )
 
 
@@ -212,7 +221,7 @@ def create_mock(
     service = LifecycleService(instances)
     admin = WorldAdmin(world, initial_world, max_resources=max_resources)
 
-    api = LazyApp(lambda: _connexion_app(service, instances, admin, control))
+    api = LazyApp(lambda: _connexion_app(service, instances, admin, control, world))
     base_path = contract.management_base_path()
 
     # CORS as ZITADEL answers it, except on the control plane: it is for tools, not browsers.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import ipaddress
 import secrets
 import socket
@@ -21,12 +22,16 @@ from mock_server.fixtures import DEFAULT_SEED, FixtureError
 from mock_server.grpc_front.address import DEFAULT_GRPC_PORT, grpc_address
 from mock_server.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
 
+# connexion's Swagger UI of the control plane's own spec (openapi/control.yaml).
+CONTROL_UI_PATH = "/_mock/v1/ui/"
+
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="zitadel-mock",
         description="A stateful mock of ZITADEL's Management API v1 lifecycle endpoints.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
     parser.add_argument(
         "--port",
@@ -169,6 +174,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def package_version() -> str:
+    """The installed distribution's version, the one ``pip show`` reports."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("zitadel-lifecycle-contract")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def _milliseconds(text: str) -> int:
     try:
         value = int(text.removesuffix("ms"))
@@ -233,8 +248,12 @@ def describe(
     grpc_extra: str | None = None,
     control_token: str | None = None,
     faults: Sequence[dict] = (),
+    fixtures: str | None = None,
 ) -> str:
-    """The banner printed on start: where things are, the tokens, the seeded resources."""
+    """The banner printed on start: where things are, the tokens, the seeded resources.
+
+    ``fixtures`` is the fixture file the world was loaded from, if any.
+    """
     with world.lock:
         org_names = {o.id: o.name for o in world.orgs.values()}
         roles: dict[str, list[str]] = {}
@@ -255,6 +274,10 @@ def describe(
         resource_rows += [
             ["user", u.id, u.state.value, u.org_id, u.user_name] for u in world.users.values()
         ]
+        # Projects have no lifecycle here, but grants and project memberships name them.
+        resource_rows += [
+            ["project", p.id, "-", p.resource_owner, p.name] for p in world.projects.values()
+        ]
         resource_rows += [
             ["action", a.id, a.state.value, a.resource_owner, a.name]
             for a in world.actions.values()
@@ -267,12 +290,14 @@ def describe(
         row[3] = f"{row[3]} ({org_names.get(row[3], '?')})"
     parts = [
         f"ZITADEL lifecycle mock, profile {profile}, seed {world.seed}",
+        f"  World           {_world_origin(world, fixtures)}",
         f"  Management API  {base_url}/management/v1",
         f"  gRPC-web        {base_url}",
         f"  gRPC (HTTP/2)   {grpc_target or 'off'}",
         f"  gRPC own port   {grpc_extra or 'off'}",
         f"  Swagger UI      {base_url}/ui",
         _control_line(base_url, control, control_token),
+        f"  Control UI      {base_url}{CONTROL_UI_PATH}" if control else "  Control UI      off",
         f"  Instances       {base_url}/_mock/v1/instances (POST one per test; "
         "each answers on http://<name>.localhost:<port>)"
         if control
@@ -296,6 +321,13 @@ def describe(
         "",
     ]
     return "\n".join(parts)
+
+
+def _world_origin(world: World, fixtures: str | None) -> str:
+    counts = f"{len(world.orgs)} orgs, {len(world.users)} users, {len(world.projects)} projects"
+    if fixtures is None:
+        return f"generated from seed {world.seed} ({counts}; --fixtures FILE loads your own)"
+    return f"fixtures file {fixtures} ({counts})"
 
 
 def _fault_text(fault: dict) -> str:
@@ -326,8 +358,44 @@ def _listen(host: str, port: int) -> socket.socket:
     return socket.create_server((host.strip("[]"), port), family=family, backlog=2048)
 
 
+def _listen_error(host: str, port: int, exc: OSError, option: str) -> str:
+    """One line a person can act on, not the socket module's wording."""
+    if exc.errno == errno.EADDRINUSE:
+        return f"zitadel-mock: port {port} is in use; use {option} (0 picks any free one)"
+    if exc.errno == errno.EACCES:
+        return f"zitadel-mock: no permission to listen on port {port}; use {option}"
+    return f"zitadel-mock: cannot listen on {host}:{port}: {exc.strerror or exc}"
+
+
+def _port_free(host: str, port: int) -> OSError | None:
+    """None if ``port`` can be bound now; else why not. grpcio would log a C-core line and
+    raise a bare RuntimeError, so the port is tried with a plain socket first."""
+    try:
+        _listen(host, port).close()
+    except OSError as exc:
+        return exc
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    # The ports first: a busy one is a one-line answer, before the fixtures load and the banner.
+    try:
+        sock = _listen(args.host, args.port)
+    except OSError as exc:
+        print(_listen_error(args.host, args.port, exc, "--port"), file=sys.stderr)
+        return 2
+    if not args.no_grpc and args.grpc_port:
+        busy = _port_free(args.host, args.grpc_port)
+        if busy is not None:
+            sock.close()
+            print(_listen_error(args.host, args.grpc_port, busy, "--grpc-port"), file=sys.stderr)
+            return 2
+    with contextlib.closing(sock):
+        return _run(args, sock)
+
+
+def _run(args: argparse.Namespace, sock: socket.socket) -> int:
     # connexion imports Starlette's test client, which warns about httpx on every start.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from mock_server.app import create_mock
@@ -355,13 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FixtureError, OSError) as exc:
         print(f"zitadel-mock: cannot load fixtures: {exc}", file=sys.stderr)
         return 2
-    try:
-        sock = _listen(args.host, args.port)
-    except OSError as exc:
-        print(f"zitadel-mock: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 2
     with contextlib.ExitStack() as stack:
-        stack.callback(sock.close)
         grpc_server, grpc_target, grpc_extra, backend = None, None, None, None
         http_port = sock.getsockname()[1]
         if not args.no_grpc:
@@ -384,6 +446,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             grpc_extra=grpc_extra,
             control_token=control_token,
             faults=mock.instances.default.faults.to_json(),
+            fixtures=args.fixtures,
         )
         print(banner, flush=True)
         serving.serve(
@@ -405,7 +468,10 @@ def _grpc(mock, args: argparse.Namespace, backend: str):
     from mock_server.grpc_front.server import create_grpc_server  # grpcio: only when serving it
 
     port = DEFAULT_GRPC_PORT if args.grpc_port is None else args.grpc_port
+    busy = _port_free(args.host, port) if args.grpc_port is None else None
     try:
+        if busy is not None:
+            raise RuntimeError(busy.strerror or str(busy))
         server, bound = create_grpc_server(mock.service, args.host, port, backend=backend)
     except RuntimeError as exc:
         if args.grpc_port is not None:

@@ -33,6 +33,36 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("filterwarnings", f"ignore:{message}")
 
 
+# The modules `make check` leaves out (`-m "not slow"`): end-to-end runs of real clients, of
+# the README's examples, of the CLI and of the conformance suite, the fault corpus, the fuzzers,
+# signals to real processes, a fresh install, a browser. Listed here, by file, so a new test in
+# one of them is slow without remembering a marker; single slow tests elsewhere carry
+# @pytest.mark.slow.
+SLOW_MODULES = {
+    "test_grpc_e2e_node.py",
+    "test_readme.py",
+    "test_serving.py",
+    # The CLI as real processes, every scenario on three fronts, the fuzzers.
+    "test_cli.py",
+    "test_front_parity.py",
+    "test_fuzz.py",
+    "test_schemathesis_run.py",
+    "test_packaging.py",
+    "test_conformance_checks.py",
+    "test_conformance_faults.py",
+    "test_conformance_parallel.py",
+    "test_conformance_plugin.py",
+    "test_conformance_read_checks.py",
+    "test_conformance_without_control_plane.py",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 def _shared_api(profile: str) -> Api:
     from mock_server.app import create_mock
 

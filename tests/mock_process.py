@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 MANAGEMENT = re.compile(r"^  Management API  http://([^/]+)/management/v1$")
@@ -55,10 +56,13 @@ class MockProcess:
         return code
 
 
-def start_mock(*args: str, timeout: float = 30) -> MockProcess:
-    """Start the mock on free ports and return once its banner is printed and it serves."""
+def start_mock(
+    *args: str, timeout: float = 30, command: Sequence[str] = (sys.executable, "-m", "mock_server")
+) -> MockProcess:
+    """Start the mock on free ports and return once its banner is printed and it serves;
+    ``command`` is how to run it (another environment's ``zitadel-mock``, say)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "mock_server", "--port", "0", "--log-level", "warning", *args],
+        [*command, "--port", "0", "--log-level", "warning", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

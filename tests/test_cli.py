@@ -132,7 +132,15 @@ def test_the_banner_shows_urls_tokens_and_every_resource() -> None:
     ):
         for aggregate in world.collection(kind).values():
             expected[(label, aggregate.id)] = aggregate.state.value
+    for project in world.projects.values():
+        expected[("project", project.id)] = "-"
     assert printed == expected
+    assert banner[
+        1
+    ] == "  World           generated from seed 0 (3 orgs, 24 users, 3 projects; " + (
+        "--fixtures FILE loads your own)"
+    )
+    assert f"  Control UI      {url}/_mock/v1/ui/" in banner
 
 
 def test_options_reach_the_server(tmp_path) -> None:
@@ -184,3 +192,60 @@ def test_bad_options_exit_2(capsys, args) -> None:
         cli.parse_args(args)
     assert raised.value.code == 2
     assert "zitadel-mock: error:" in capsys.readouterr().err
+
+
+def test_the_banner_names_the_fixtures_file(tmp_path) -> None:
+    path = tmp_path / "initech.yaml"
+    path.write_text(
+        "orgs:\n  - {id: '1001', name: Initech}\n"
+        "projects:\n  - {id: '1002', org: '1001', name: TPS}\n"
+    )
+    with running("--fixtures", str(path)) as (_, banner):
+        assert banner[1] == f"  World           fixtures file {path} (1 orgs, 0 users, 1 projects)"
+        rows = [row.split() for row in _section(banner, "Resources:")[2:]]
+        assert ["project", "1002", "-", "1001", "(Initech)", "TPS"] in rows
+
+
+def test_version() -> None:
+    from importlib.metadata import version
+
+    result = subprocess.run([*MOCK, "--version"], capture_output=True, text=True, timeout=30)
+    assert (result.returncode, result.stdout) == (
+        0,
+        f"zitadel-mock {version('zitadel-lifecycle-contract')}\n",
+    )
+
+
+@contextmanager
+def _port_taken() -> Iterator[int]:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as holder:
+        yield holder.getsockname()[1]
+
+
+def test_a_busy_port_is_one_line_before_anything_else() -> None:
+    with _port_taken() as port:
+        result = subprocess.run(
+            [*MOCK, "--port", str(port)], capture_output=True, text=True, timeout=30
+        )
+    assert result.returncode == 2
+    assert result.stdout == ""  # no banner
+    assert (
+        result.stderr == f"zitadel-mock: port {port} is in use; use --port (0 picks any free one)\n"
+    )
+
+
+def test_a_busy_grpc_port_is_one_line_without_grpc_core_logs() -> None:
+    with _port_taken() as port:
+        result = subprocess.run(
+            [*MOCK, "--port", "0", "--grpc-port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"zitadel-mock: port {port} is in use; use --grpc-port (0 picks any free one)\n"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from rest_support import Api, assert_details, assert_error
 from mock_server import cli
 from mock_server.domain.world import World
 from mock_server.fixtures import (
+    FIELDS,
     SEED_TOKENS,
     FixtureError,
     build_world,
@@ -293,7 +295,7 @@ def test_a_broken_fixture_file_is_a_fixture_error(tmp_path, case) -> None:
 def test_the_cli_reports_a_broken_fixture_file_and_exits_2(tmp_path, capsys, case) -> None:
     text, message = BROKEN[case]
     path = _write(tmp_path, text)
-    assert cli.main(["--fixtures", str(path), "--no-grpc", "--port", "1"]) == 2
+    assert cli.main(["--fixtures", str(path), "--no-grpc", "--port", "0"]) == 2
     captured = capsys.readouterr()
     assert "zitadel-mock: cannot load fixtures" in captured.err
     assert message in captured.err
@@ -310,3 +312,127 @@ def test_an_invalid_utf8_file_is_a_fixture_error(tmp_path) -> None:
     path.write_bytes(b"\xff\xfe\x00junk")
     with pytest.raises(FixtureError, match="not a YAML document"):
         build_world(0, path)
+
+
+# Misspelt keys load nothing silently: each names the file, the line and the key meant.
+STRICT = {
+    "section": (
+        'orgs:\n  - {id: "1", name: Initech}\nuser:\n  - {id: "2", org: "1"}\n',
+        3,
+        "unknown top-level key 'user'; did you mean 'users'?",
+    ),
+    "extend": ("extnd: true\n", 1, "unknown top-level key 'extnd'; did you mean 'extend'?"),
+    "resource field": (
+        'orgs:\n  - {id: "1"}\nusers:\n  - id: "2"\n    org: "1"\n  - id: "3"\n'
+        '    org: "1"\n    user_nme: peter\n',
+        8,
+        "users[1]: unknown key 'user_nme'; did you mean 'user_name'?",
+    ),
+    "instance": (
+        "instance:\n  id: x\n  nmae: Acme\n",
+        3,
+        "instance: unknown key 'nmae'; did you mean 'name'?",
+    ),
+    "token field": (
+        'orgs: [{id: "1"}]\nusers: [{id: "2", org: "1"}]\n'
+        'tokens:\n  - {token: t, user: "2", revokd: true}\n',
+        4,
+        "tokens[0]: unknown key 'revokd'; did you mean 'revoked'?",
+    ),
+    "nothing close": (
+        'orgs:\n  - {id: "1", colour: red}\n',
+        2,
+        "orgs[0]: unknown key 'colour'; known keys: change_date, creation_date, id, name",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(STRICT))
+def test_an_unknown_key_names_file_line_and_the_key_meant(tmp_path, case) -> None:
+    text, line, message = STRICT[case]
+    path = _write(tmp_path, text)
+    with pytest.raises(FixtureError) as raised:
+        build_world(0, path)
+    assert str(raised.value).startswith(f"{path}:{line}: {message}")
+
+
+def test_the_reference_error_of_an_entry_names_its_line(tmp_path) -> None:
+    path = _write(
+        tmp_path, 'orgs:\n  - {id: "1"}\nusers:\n  - {id: "2", org: "1"}\n  - {id: "3", org: "9"}\n'
+    )
+    with pytest.raises(FixtureError) as raised:
+        build_world(0, path)
+    assert str(raised.value) == f"{path}:5: user 3: unknown org '9'"
+
+
+@pytest.mark.slow
+def test_the_cli_rejects_an_unknown_key_in_one_line(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    text, line, message = STRICT["resource field"]
+    path = _write(tmp_path, text)
+    result = subprocess.run(
+        [sys.executable, "-m", "mock_server", "--fixtures", str(path), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == f"zitadel-mock: cannot load fixtures: {path}:{line}: {message}\n"
+
+
+def test_a_document_given_as_a_mapping_is_as_strict() -> None:
+    with pytest.raises(FixtureError, match=r"^users\[0\]: unknown key 'user_nme'"):
+        load_document({"orgs": [{"id": "1"}], "users": [{"id": "2", "org": "1", "user_nme": "x"}]})
+
+
+def test_the_control_plane_rejects_an_unknown_key(api) -> None:
+    response = api.client.post("/_mock/v1/users", json={"org": _main(api), "user_nme": "peter"})
+    assert response.status_code == 400
+    assert response.json()["message"] == "users: unknown key 'user_nme'; did you mean 'user_name'?"
+    assert not [u for u in api.world.users.values() if u.user_name == "peter"]
+
+
+def test_every_exported_key_is_a_known_one() -> None:
+    # The strict loader and the exporter agree: an export always loads back.
+    doc = export_document(seeded_world(0))
+    assert load_document(doc) is not None
+    for section, entries in doc.items():
+        if isinstance(entries, list):
+            for entry in entries:
+                assert set(entry) <= FIELDS[section], section
+
+
+def test_a_big_file_loads_fast(tmp_path) -> None:
+    orgs = [{"id": str(10**6 + i), "name": f"Org {i}"} for i in range(100)]
+    users = [
+        {"id": str(2 * 10**6 + i), "org": orgs[i % 100]["id"], "user_name": f"u{i}", "state": s}
+        for i, s in zip(
+            range(4000), ["active", "inactive", "locked", "initial"] * 1000, strict=True
+        )
+    ]
+    actions = [{"id": str(3 * 10**6 + i), "org": orgs[i % 100]["id"]} for i in range(1000)]
+    path = _write(
+        tmp_path, yaml.safe_dump({"orgs": orgs, "users": users, "actions": actions}), "big.yaml"
+    )
+    started = time.perf_counter()
+    world = build_world(0, path)
+    elapsed = time.perf_counter() - started
+    assert (len(world.orgs), len(world.users), len(world.actions)) == (100, 4000, 1000)
+    assert world.users["2000001"].state.value == "inactive"
+    # About 1 s on an idle core; the margin is for a loaded CI machine. Work per resource that
+    # grew with the world's size (a scan per entry) would take minutes here, not seconds.
+    assert elapsed < 6, f"{elapsed:.2f} s"
+
+
+def test_a_json_file_loads_like_its_yaml(tmp_path) -> None:
+    import json
+
+    doc = export_document(seeded_world(1))
+    from_json = build_world(0, _write(tmp_path, json.dumps(doc), "world.json"))
+    assert export_document(from_json) == doc
+    broken = _write(tmp_path, '{"orgs": [{"id": "1",\n "nmae": "x"}]}', "bad.json")
+    with pytest.raises(FixtureError, match=r":2: orgs\[0\]: unknown key 'nmae'"):
+        build_world(0, broken)

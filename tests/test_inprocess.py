@@ -289,6 +289,7 @@ def check(zitadel_mock, instance, n):
 """
 
 
+@pytest.mark.slow
 def test_a_generated_suite_under_xdist_takes_200_instances(tmp_path: Path):
     tests = [
         f"def test_{n}(zitadel_mock, zitadel_instance):\n"

@@ -23,12 +23,12 @@ from read_support import ADMIN, USERS_SEARCH, ReadFronts, get_user, ids, ok, sea
 from rest_support import main_org, second_org
 from starlette.testclient import TestClient
 
-from mock_server import fixtures
 from mock_server.app import create_mock
 from mock_server.domain import queries
 from mock_server.domain import world as world_module
 from mock_server.domain.world import World
 from mock_server.fixtures import SEED_TOKENS, seeded_world
+from mock_server.fixtures import load as fixture_loading
 from mock_server.grpc_front import create_grpc_server
 
 FRONTS = ReadFronts.FRONTS
@@ -169,7 +169,7 @@ def clock(monkeypatch) -> Clock:
     fake = Clock()
     monkeypatch.setattr(world_module, "now", fake)
     monkeypatch.setattr(queries, "now", fake)
-    monkeypatch.setattr(fixtures, "now", fake)  # resources the control plane creates
+    monkeypatch.setattr(fixture_loading, "now", fake)  # resources the control plane creates
     return fake
 
 

@@ -47,6 +47,11 @@ def test_the_subset_compiles_with_only_what_it_ships(tmp_path) -> None:
 
 def test_package_data_ships_every_proto() -> None:
     config = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))
-    patterns = config["tool"]["setuptools"]["package-data"]["mock_server.grpc_front"]
+    # Each proto directory is a package of its own, with its files as that package's data.
+    package_data = config["tool"]["setuptools"]["package-data"]
+    packages = set(config["tool"]["setuptools"]["packages"])
     for proto in _shipped():
-        assert any(fnmatch(f"proto/{proto}", pattern) for pattern in patterns), proto
+        directory, name = proto.rsplit("/", 1)
+        package = "mock_server.grpc_front.proto." + directory.replace("/", ".")
+        assert package in packages, proto
+        assert any(fnmatch(name, pattern) for pattern in package_data[package]), proto

@@ -15,6 +15,7 @@ the app built, on the first request that needs it (:class:`mock_server.app.LazyA
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import connexion
@@ -26,7 +27,6 @@ from connexion.middleware.exceptions import ExceptionMiddleware
 from connexion.middleware.lifespan import LifespanMiddleware
 from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
-from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
@@ -42,11 +42,12 @@ from mock_server.rest import gateway
 from mock_server.rest.control_guard import CONTROL_BASE_PATH
 from mock_server.rest.gateway import DECODED_BODY, compact_json
 from mock_server.rest.management import DROPPED, Route
+from mock_server.swagger_ui import MockSwaggerUI, TokenLister
 
 MIDDLEWARES = [
     ServerErrorMiddleware,
     ExceptionMiddleware,
-    SwaggerUIMiddleware,
+    MockSwaggerUI,
     RoutingMiddleware,
     LifespanMiddleware,
     ContextMiddleware,
@@ -131,9 +132,15 @@ def build(
     *,
     base_path: str,
     control: bool,
+    tokens: TokenLister | None = None,
 ) -> ASGIApp:
-    """The connexion app: the management API at ``base_path`` and the control plane."""
-    api = connexion.AsyncApp(__name__, middlewares=list(MIDDLEWARES), jsonifier=CompactJsonifier())
+    """The connexion app: the management API at ``base_path`` and the control plane; the
+    Swagger UI's Authorize dialog lists what ``tokens`` gives."""
+    middlewares = [
+        functools.partial(MockSwaggerUI, tokens=tokens) if m is MockSwaggerUI else m
+        for m in MIDDLEWARES
+    ]
+    api = connexion.AsyncApp(__name__, middlewares=middlewares, jsonifier=CompactJsonifier())
     api.add_middleware(gateway.GatewayBodyMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT)
     # The specs as documents parsed by libyaml: given a path, connexion would parse each one
     # with pure-Python YAML once per middleware (0.8 s of a busy machine's first request).
