@@ -238,6 +238,10 @@ def is_loopback(host: str) -> bool:
         return False  # a host name: it may resolve to anything
 
 
+# The seeded world has about 60 resources: all of them fit, a large fixture file's do not.
+BANNER_RESOURCE_ROWS = 100
+
+
 def describe(
     world: World,
     base_url: str,
@@ -286,6 +290,10 @@ def describe(
             ["user_grant", g.id, g.state.value, g.resource_owner, f"user {g.user_id}"]
             for g in world.user_grants.values()
         ]
+    # A fixture file of 100,000 resources would print for longer than the mock takes to load
+    # it: past a screenful the banner says how many more there are and where they are listed.
+    hidden = max(0, len(resource_rows) - BANNER_RESOURCE_ROWS)
+    resource_rows = resource_rows[:BANNER_RESOURCE_ROWS]
     for row in resource_rows:
         row[3] = f"{row[3]} ({org_names.get(row[3], '?')})"
     parts = [
@@ -318,9 +326,15 @@ def describe(
         "",
         "Resources:",
         _table(resource_rows, ["kind", "id", "state", "org", "name"]),
+        *([_more_resources(hidden, base_url, control)] if hidden else []),
         "",
     ]
     return "\n".join(parts)
+
+
+def _more_resources(hidden: int, base_url: str, control: bool) -> str:
+    where = f"GET {base_url}/_mock/v1/world lists them all" if control else "control plane off"
+    return f"... and {hidden:,} more ({where})"
 
 
 def _world_origin(world: World, fixtures: str | None) -> str:

@@ -17,7 +17,7 @@ import pytest
 from rest_support import free_port, main_org
 
 from mock_server import cli
-from mock_server.fixtures import SEED_TOKENS, seeded_world
+from mock_server.fixtures import SEED_TOKENS, build_world, seeded_world
 
 MOCK = [sys.executable, "-m", "mock_server"]
 SCRIPT = Path(sys.executable).with_name("zitadel-mock")
@@ -249,3 +249,25 @@ def test_a_busy_grpc_port_is_one_line_without_grpc_core_logs() -> None:
     assert result.stderr == (
         f"zitadel-mock: port {port} is in use; use --grpc-port (0 picks any free one)\n"
     )
+
+
+def test_a_large_world_prints_a_screenful_of_resources_and_says_how_many_more() -> None:
+    # 100,000 resources printed one per line took longer than loading them.
+    doc = {
+        "extend": True,
+        "orgs": [{"id": str(10**17 + n), "name": f"Bulk {n}"} for n in range(250)],
+    }
+    world = build_world(0, doc)
+    total = len(world.orgs) + len(world.users) + len(world.projects)
+    total += len(world.actions) + len(world.user_grants)
+    banner = cli.describe(world, "http://127.0.0.1:1", "v4", True).splitlines()
+
+    rows = _section(banner, "Resources:")[2:]
+    listed = [row for row in rows if not row.startswith("...")]
+    assert len(listed) == cli.BANNER_RESOURCE_ROWS
+    assert rows[-1] == (
+        f"... and {total - cli.BANNER_RESOURCE_ROWS:,} more "
+        "(GET http://127.0.0.1:1/_mock/v1/world lists them all)"
+    )
+    quiet = cli.describe(world, "http://127.0.0.1:1", "v4", False)
+    assert quiet.splitlines()[-1].endswith("more (control plane off)")
