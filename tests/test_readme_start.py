@@ -20,7 +20,7 @@ START = README.split("## Start\n", 1)[1].split("\n## ", 1)[0]
 def test_the_make_targets_of_start_exist() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     targets = re.findall(r"^make (\w+)", START, re.M)
-    assert targets == ["mock", "check", "test"]
+    assert targets == ["mock", "check", "test", "conformance"]
     for target in targets:
         assert re.search(rf"^{target}:", makefile, re.M), target
 
