@@ -54,6 +54,12 @@ SLOW_MODULES = {
     "test_conformance_plugin.py",
     "test_conformance_read_checks.py",
     "test_conformance_without_control_plane.py",
+    # The gate as a real CLI: every report, the action's lines in a fresh venv, a browser.
+    "test_conformance_action.py",
+    "test_conformance_gate.py",
+    # The benchmark's harness and the performance options drive real servers and processes.
+    "test_bench_harness.py",
+    "test_performance_options.py",
 }
 
 

@@ -356,6 +356,7 @@ def test_strict_native_grpc():
         assert native_call(ch, "GetMyOrg", {}, own)[0] == 0
 
 
+@pytest.mark.slow  # a real process
 def test_cli_passes_the_instance_options():
     from mock_process import start_mock
 
