@@ -362,17 +362,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     with contextlib.ExitStack() as stack:
         stack.callback(sock.close)
-        grpc_server, grpc_target, grpc_extra, backend = None, None, None, None
+        grpc_front, grpc_target, grpc_extra = None, None, None
         http_port = sock.getsockname()[1]
         if not args.no_grpc:
-            backend = stack.enter_context(serving.private_grpc_backend())
             try:
-                grpc_server, grpc_extra = _grpc(mock, args, backend.grpc_address)
-            except RuntimeError as exc:
+                grpc_sock, grpc_extra = _grpc_port(args)
+            except OSError as exc:
                 print(f"zitadel-mock: cannot serve gRPC: {exc}", file=sys.stderr)
                 return 2
-            grpc_server.start()
-            stack.callback(lambda server=grpc_server: server.stop(None).wait(5))
+            listeners = [] if grpc_sock is None else [grpc_sock]
+            for listener in listeners:
+                stack.callback(listener.close)
+            private = stack.enter_context(serving.private_grpc_backend())
+            grpc_front = serving.LazyGrpcFront(mock.service, private, listeners)
             grpc_target = grpc_address(args.host, http_port)
         base_url = f"http://{grpc_address(args.host, http_port)}"
         banner = describe(
@@ -389,8 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         serving.serve(
             mock.app,
             sock,
-            grpc_servers=[grpc_server] if grpc_server is not None else [],
-            grpc_backend=backend,
+            grpc_servers=[grpc_front] if grpc_front is not None else [],
+            grpc_backend=grpc_front.backend if grpc_front is not None else None,
             grace=args.shutdown_grace,
             read_timeout=args.read_timeout or None,
             keep_alive=args.keep_alive,
@@ -400,25 +402,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _grpc(mock, args: argparse.Namespace, backend: str):
-    """The grpcio server with its private listener and, if it can bind, its own port."""
-    from mock_server.grpc_front.server import create_grpc_server  # grpcio: only when serving it
-
+def _grpc_port(args: argparse.Namespace) -> tuple[socket.socket | None, str | None]:
+    """gRPC's own port, listened here and relayed (grpcio starts at the first call), or None
+    when only the default port is busy; an explicit busy port raises OSError."""
     port = DEFAULT_GRPC_PORT if args.grpc_port is None else args.grpc_port
     try:
-        server, bound = create_grpc_server(mock.service, args.host, port, backend=backend)
-    except RuntimeError as exc:
+        sock = _listen(args.host, port)
+    except OSError as exc:
         if args.grpc_port is not None:
-            raise
+            raise OSError(f"cannot bind gRPC to {grpc_address(args.host, port)}: {exc}") from exc
         # Only the default extra port was busy (another mock, say): the HTTP port serves gRPC.
         print(
             f"zitadel-mock: gRPC has no port of its own, port {port} is busy ({exc}); "
             "native gRPC is served on the HTTP port",
             file=sys.stderr,
         )
-        server, _ = create_grpc_server(mock.service, args.host, None, backend=backend)
-        return server, None
-    return server, grpc_address(args.host, bound)
+        return None, None
+    return sock, grpc_address(args.host, sock.getsockname()[1])
 
 
 if __name__ == "__main__":  # pragma: no cover
