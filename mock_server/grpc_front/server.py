@@ -217,9 +217,7 @@ class ThreadedGrpcServer:
 
     def __init__(self, service: LifecycleService, addresses: list[str]) -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="grpc-front", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name="grpc-front", daemon=True)
         self._thread.start()
         try:
             self._server, self.ports = asyncio.run_coroutine_threadsafe(
@@ -229,6 +227,12 @@ class ThreadedGrpcServer:
             self._close_loop()
             raise
         self._stopped = threading.Event()
+
+    def _run(self) -> None:
+        try:
+            self._loop.run_forever()
+        finally:
+            self._loop.close()
 
     def start(self) -> None:
         """Already serving since construction; kept so a caller reads as with grpcio."""
