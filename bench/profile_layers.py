@@ -10,7 +10,8 @@ this measures what the mock itself spends: the server process's user + system CP
 
 Workloads: the toggle mix (DeactivateAction / ReactivateAction on one action with a valid token,
 half 200 and half 400), the unauthenticated 401 path, a read (GetAction), the same toggle over
-gRPC-web, and ListActions.
+gRPC-web, ListActions, and the toggle over native gRPC (from a Python grpc.aio client, and from
+h2load, ``apt-get install -y nghttp2-client``), on the HTTP port and on gRPC's own port.
 """
 
 from __future__ import annotations
@@ -229,6 +230,43 @@ def measure_grpc(port: int, pid: int, action: str, connections: int, seconds: fl
     return {"us": spent / max(requests, 1) * 1e6, "rps": requests / seconds, "p99": "-"}
 
 
+def run_h2load(port: int, action: str, connections: int, seconds: float) -> int:
+    """The toggle over native gRPC from h2load (``apt-get install -y nghttp2-client``): one
+    HTTP/2 connection per ``connections``, one call in flight on each, Deactivate and
+    Reactivate in turn. A C client: unlike the Python one above it is not the bottleneck."""
+    # DeactivateActionRequest / ReactivateActionRequest {id: action} (field 1, a string) in
+    # a gRPC frame: no flag, the length, the message.
+    message = b"\x0a" + bytes([len(action)]) + action.encode()  # ids: one-byte lengths
+    with tempfile.NamedTemporaryFile("wb", delete=False) as handle:
+        handle.write(b"\x00" + len(message).to_bytes(4, "big") + message)
+    path = "/zitadel.management.v1.ManagementService/%sAction"
+    try:
+        out = subprocess.run(
+            [
+                "h2load",
+                *("-c", str(connections), "-t", str(min(connections, os.cpu_count() or 1))),
+                *("-m", "1", "-D", str(int(seconds)), "-d", handle.name),
+                *("-H", "content-type: application/grpc", "-H", "te: trailers"),
+                *("-H", f"authorization: Bearer {TOKEN}"),
+                *(f"http://127.0.0.1:{port}{path % verb}" for verb in ("Deactivate", "Reactivate")),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(handle.name)
+    return int(re.search(r"(\d+) succeeded", out).group(1))
+
+
+def measure_h2load(port: int, pid: int, action: str, connections: int, seconds: float) -> dict:
+    run_h2load(port, action, connections, 1)  # warm-up
+    before = cpu_seconds(pid)
+    requests = run_h2load(port, action, connections, seconds)
+    spent = cpu_seconds(pid) - before
+    return {"us": spent / max(requests, 1) * 1e6, "rps": requests / seconds, "p99": "-"}
+
+
 def world_fixture(resources: int, directory: str, form: str = "json") -> str:
     """A fixture file (JSON or YAML) of the seeded world plus ``resources`` actions in its
     first org."""
@@ -263,7 +301,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", default="16")
     parser.add_argument(
-        "--workloads", default=",".join([*WORKLOADS, "grpc toggle", "grpc own-port toggle"])
+        "--workloads",
+        default=",".join(
+            [*WORKLOADS, "grpc toggle", "grpc own-port toggle", "h2load grpc toggle"]
+            + ["h2load grpc own-port toggle"]
+        ),
     )
     parser.add_argument("--sizes", default="", help="world sizes for the world-size table")
     parser.add_argument("--fixture-format", choices=("json", "yaml"), default="json")
@@ -283,15 +325,17 @@ def main() -> int:
         target = action_id(port)
         for connections in (int(c) for c in args.connections.split(",")):
             for name in args.workloads.split(","):
+                # Native gRPC through the HTTP port's relay, or on gRPC's own port.
+                on = grpc_port if "own-port" in name else port
                 if name.startswith("grpc "):
-                    # Through the HTTP port's relay, or on gRPC's own port.
-                    on = grpc_port if name == "grpc own-port toggle" else port
                     result = measure_grpc(on, process.pid, target, connections, args.seconds)
+                elif name.startswith("h2load "):
+                    result = measure_h2load(on, process.pid, target, connections, args.seconds)
                 else:
                     script = WORKLOADS[name] % {"id": target}
                     result = measure(port, process.pid, script, connections, args.seconds)
                 print(
-                    f"c{connections:<3} {name:<16} {result['us']:7.0f} us/request "
+                    f"c{connections:<3} {name:<28} {result['us']:7.0f} us/request "
                     f"{result['rps']:7.0f} rps  p99 {result['p99']}"
                 )
     finally:
