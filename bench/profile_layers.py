@@ -142,24 +142,19 @@ def action_id(port: int) -> str:
 def run_wrk(port: int, script: str, connections: int, seconds: float) -> tuple[int, str]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
-    try:
-        out = subprocess.run(
-            [
-                "wrk",
-                f"-c{connections}",
-                "-t1",
-                f"-d{int(seconds)}s",
-                "--latency",
-                "-s",
-                handle.name,
-                f"http://127.0.0.1:{port}",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    finally:
-        os.unlink(handle.name)
+    out = _output_of(
+        [
+            "wrk",
+            f"-c{connections}",
+            "-t1",
+            f"-d{int(seconds)}s",
+            "--latency",
+            "-s",
+            handle.name,
+            f"http://127.0.0.1:{port}",
+        ],
+        handle.name,
+    )
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
     return requests, p99.group(1) if p99 else "?"
@@ -223,11 +218,24 @@ def measure_grpc(port: int, pid: int, action: str, connections: int, seconds: fl
         ).stdout
         return int(out.split()[-1])
 
+    return _cpu_per_call(pid, run, seconds)
+
+
+def _cpu_per_call(pid: int, run, seconds: float) -> dict:
+    """``run(duration)`` returns the calls it completed: a warm-up, then the measured block."""
     run(1)
     before = cpu_seconds(pid)
     requests = run(seconds)
     spent = cpu_seconds(pid) - before
     return {"us": spent / max(requests, 1) * 1e6, "rps": requests / seconds, "p99": "-"}
+
+
+def _output_of(argv: list[str], scratch: str) -> str:
+    """A load generator's report; ``scratch`` (its script or body file) is removed after."""
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(scratch)
 
 
 def run_h2load(port: int, action: str, connections: int, seconds: float) -> int:
@@ -240,31 +248,25 @@ def run_h2load(port: int, action: str, connections: int, seconds: float) -> int:
     with tempfile.NamedTemporaryFile("wb", delete=False) as handle:
         handle.write(b"\x00" + len(message).to_bytes(4, "big") + message)
     path = "/zitadel.management.v1.ManagementService/%sAction"
-    try:
-        out = subprocess.run(
-            [
-                "h2load",
-                *("-c", str(connections), "-t", str(min(connections, os.cpu_count() or 1))),
-                *("-m", "1", "-D", str(int(seconds)), "-d", handle.name),
-                *("-H", "content-type: application/grpc", "-H", "te: trailers"),
-                *("-H", f"authorization: Bearer {TOKEN}"),
-                *(f"http://127.0.0.1:{port}{path % verb}" for verb in ("Deactivate", "Reactivate")),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    finally:
-        os.unlink(handle.name)
+    out = _output_of(
+        [
+            "h2load",
+            *("-c", str(connections), "-t", str(min(connections, os.cpu_count() or 1))),
+            *("-m", "1", "-D", str(int(seconds)), "-d", handle.name),
+            *("-H", "content-type: application/grpc", "-H", "te: trailers"),
+            *("-H", f"authorization: Bearer {TOKEN}"),
+            *(f"http://127.0.0.1:{port}{path % verb}" for verb in ("Deactivate", "Reactivate")),
+        ],
+        handle.name,
+    )
     return int(re.search(r"(\d+) succeeded", out).group(1))
 
 
 def measure_h2load(port: int, pid: int, action: str, connections: int, seconds: float) -> dict:
-    run_h2load(port, action, connections, 1)  # warm-up
-    before = cpu_seconds(pid)
-    requests = run_h2load(port, action, connections, seconds)
-    spent = cpu_seconds(pid) - before
-    return {"us": spent / max(requests, 1) * 1e6, "rps": requests / seconds, "p99": "-"}
+    def run(duration: float) -> int:
+        return run_h2load(port, action, connections, duration)
+
+    return _cpu_per_call(pid, run, seconds)
 
 
 def world_fixture(resources: int, directory: str, form: str = "json") -> str:
