@@ -10,7 +10,8 @@ this measures what the mock itself spends: the server process's user + system CP
 
 Workloads: the toggle mix (DeactivateAction / ReactivateAction on one action with a valid token,
 half 200 and half 400), the unauthenticated 401 path, a read (GetAction), the same toggle over
-gRPC-web, and ListActions.
+gRPC-web, ListActions, and the toggle over native gRPC (from a Python grpc.aio client, and from
+h2load, ``apt-get install -y nghttp2-client``), on the HTTP port and on gRPC's own port.
 """
 
 from __future__ import annotations
@@ -141,24 +142,19 @@ def action_id(port: int) -> str:
 def run_wrk(port: int, script: str, connections: int, seconds: float) -> tuple[int, str]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
-    try:
-        out = subprocess.run(
-            [
-                "wrk",
-                f"-c{connections}",
-                "-t1",
-                f"-d{int(seconds)}s",
-                "--latency",
-                "-s",
-                handle.name,
-                f"http://127.0.0.1:{port}",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    finally:
-        os.unlink(handle.name)
+    out = _output_of(
+        [
+            "wrk",
+            f"-c{connections}",
+            "-t1",
+            f"-d{int(seconds)}s",
+            "--latency",
+            "-s",
+            handle.name,
+            f"http://127.0.0.1:{port}",
+        ],
+        handle.name,
+    )
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
     return requests, p99.group(1) if p99 else "?"
@@ -222,11 +218,55 @@ def measure_grpc(port: int, pid: int, action: str, connections: int, seconds: fl
         ).stdout
         return int(out.split()[-1])
 
+    return _cpu_per_call(pid, run, seconds)
+
+
+def _cpu_per_call(pid: int, run, seconds: float) -> dict:
+    """``run(duration)`` returns the calls it completed: a warm-up, then the measured block."""
     run(1)
     before = cpu_seconds(pid)
     requests = run(seconds)
     spent = cpu_seconds(pid) - before
     return {"us": spent / max(requests, 1) * 1e6, "rps": requests / seconds, "p99": "-"}
+
+
+def _output_of(argv: list[str], scratch: str) -> str:
+    """A load generator's report; ``scratch`` (its script or body file) is removed after."""
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(scratch)
+
+
+def run_h2load(port: int, action: str, connections: int, seconds: float) -> int:
+    """The toggle over native gRPC from h2load (``apt-get install -y nghttp2-client``): one
+    HTTP/2 connection per ``connections``, one call in flight on each, Deactivate and
+    Reactivate in turn. A C client: unlike the Python one above it is not the bottleneck."""
+    # DeactivateActionRequest / ReactivateActionRequest {id: action} (field 1, a string) in
+    # a gRPC frame: no flag, the length, the message.
+    message = b"\x0a" + bytes([len(action)]) + action.encode()  # ids: one-byte lengths
+    with tempfile.NamedTemporaryFile("wb", delete=False) as handle:
+        handle.write(b"\x00" + len(message).to_bytes(4, "big") + message)
+    path = "/zitadel.management.v1.ManagementService/%sAction"
+    out = _output_of(
+        [
+            "h2load",
+            *("-c", str(connections), "-t", str(min(connections, os.cpu_count() or 1))),
+            *("-m", "1", "-D", str(int(seconds)), "-d", handle.name),
+            *("-H", "content-type: application/grpc", "-H", "te: trailers"),
+            *("-H", f"authorization: Bearer {TOKEN}"),
+            *(f"http://127.0.0.1:{port}{path % verb}" for verb in ("Deactivate", "Reactivate")),
+        ],
+        handle.name,
+    )
+    return int(re.search(r"(\d+) succeeded", out).group(1))
+
+
+def measure_h2load(port: int, pid: int, action: str, connections: int, seconds: float) -> dict:
+    def run(duration: float) -> int:
+        return run_h2load(port, action, connections, duration)
+
+    return _cpu_per_call(pid, run, seconds)
 
 
 def world_fixture(resources: int, directory: str, form: str = "json") -> str:
@@ -263,7 +303,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", default="16")
     parser.add_argument(
-        "--workloads", default=",".join([*WORKLOADS, "grpc toggle", "grpc own-port toggle"])
+        "--workloads",
+        default=",".join(
+            [*WORKLOADS, "grpc toggle", "grpc own-port toggle", "h2load grpc toggle"]
+            + ["h2load grpc own-port toggle"]
+        ),
     )
     parser.add_argument("--sizes", default="", help="world sizes for the world-size table")
     parser.add_argument("--fixture-format", choices=("json", "yaml"), default="json")
@@ -283,15 +327,17 @@ def main() -> int:
         target = action_id(port)
         for connections in (int(c) for c in args.connections.split(",")):
             for name in args.workloads.split(","):
+                # Native gRPC through the HTTP port's relay, or on gRPC's own port.
+                on = grpc_port if "own-port" in name else port
                 if name.startswith("grpc "):
-                    # Through the HTTP port's relay, or on gRPC's own port.
-                    on = grpc_port if name == "grpc own-port toggle" else port
                     result = measure_grpc(on, process.pid, target, connections, args.seconds)
+                elif name.startswith("h2load "):
+                    result = measure_h2load(on, process.pid, target, connections, args.seconds)
                 else:
                     script = WORKLOADS[name] % {"id": target}
                     result = measure(port, process.pid, script, connections, args.seconds)
                 print(
-                    f"c{connections:<3} {name:<16} {result['us']:7.0f} us/request "
+                    f"c{connections:<3} {name:<28} {result['us']:7.0f} us/request "
                     f"{result['rps']:7.0f} rps  p99 {result['p99']}"
                 )
     finally:

@@ -381,16 +381,6 @@ def _listen_error(host: str, port: int, exc: OSError, option: str) -> str:
     return f"zitadel-mock: cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
-def _port_free(host: str, port: int) -> OSError | None:
-    """None if ``port`` can be bound now; else why not. grpcio would log a C-core line and
-    raise a bare RuntimeError, so the port is tried with a plain socket first."""
-    try:
-        _listen(host, port).close()
-    except OSError as exc:
-        return exc
-    return None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     # The ports first: a busy one is a one-line answer, before the fixtures load and the banner.
@@ -399,17 +389,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(_listen_error(args.host, args.port, exc, "--port"), file=sys.stderr)
         return 2
-    if not args.no_grpc and args.grpc_port:
-        busy = _port_free(args.host, args.grpc_port)
-        if busy is not None:
-            sock.close()
-            print(_listen_error(args.host, args.grpc_port, busy, "--grpc-port"), file=sys.stderr)
-            return 2
-    with contextlib.closing(sock):
-        return _run(args, sock)
+    with contextlib.ExitStack() as stack:
+        stack.callback(sock.close)
+        grpc_sock, grpc_extra = None, None
+        if not args.no_grpc:
+            try:
+                grpc_sock, grpc_extra = _grpc_port(args)
+            except OSError as exc:
+                print(_listen_error(args.host, args.grpc_port, exc, "--grpc-port"), file=sys.stderr)
+                return 2
+            if grpc_sock is not None:
+                stack.callback(grpc_sock.close)
+        return _run(args, sock, grpc_sock, grpc_extra)
 
 
-def _run(args: argparse.Namespace, sock: socket.socket) -> int:
+def _run(
+    args: argparse.Namespace,
+    sock: socket.socket,
+    grpc_sock: socket.socket | None,
+    grpc_extra: str | None,
+) -> int:
     # connexion imports Starlette's test client, which warns about httpx on every start.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from mock_server.app import create_mock
@@ -438,17 +437,12 @@ def _run(args: argparse.Namespace, sock: socket.socket) -> int:
         print(f"zitadel-mock: cannot load fixtures: {exc}", file=sys.stderr)
         return 2
     with contextlib.ExitStack() as stack:
-        grpc_server, grpc_target, grpc_extra, backend = None, None, None, None
+        grpc_front, grpc_target = None, None
         http_port = sock.getsockname()[1]
         if not args.no_grpc:
-            backend = stack.enter_context(serving.private_grpc_backend())
-            try:
-                grpc_server, grpc_extra = _grpc(mock, args, backend.grpc_address)
-            except RuntimeError as exc:
-                print(f"zitadel-mock: cannot serve gRPC: {exc}", file=sys.stderr)
-                return 2
-            grpc_server.start()
-            stack.callback(lambda server=grpc_server: server.stop(None).wait(5))
+            listeners = [] if grpc_sock is None else [grpc_sock]
+            private = stack.enter_context(serving.private_grpc_backend())
+            grpc_front = serving.LazyGrpcFront(mock.service, private, listeners)
             grpc_target = grpc_address(args.host, http_port)
         base_url = f"http://{grpc_address(args.host, http_port)}"
         banner = describe(
@@ -466,8 +460,8 @@ def _run(args: argparse.Namespace, sock: socket.socket) -> int:
         serving.serve(
             mock.app,
             sock,
-            grpc_servers=[grpc_server] if grpc_server is not None else [],
-            grpc_backend=backend,
+            grpc_servers=[grpc_front] if grpc_front is not None else [],
+            grpc_backend=grpc_front.backend if grpc_front is not None else None,
             grace=args.shutdown_grace,
             read_timeout=args.read_timeout or None,
             keep_alive=args.keep_alive,
@@ -477,17 +471,13 @@ def _run(args: argparse.Namespace, sock: socket.socket) -> int:
     return 0
 
 
-def _grpc(mock, args: argparse.Namespace, backend: str):
-    """The grpcio server with its private listener and, if it can bind, its own port."""
-    from mock_server.grpc_front.server import create_grpc_server  # grpcio: only when serving it
-
+def _grpc_port(args: argparse.Namespace) -> tuple[socket.socket | None, str | None]:
+    """gRPC's own port, listened here and relayed (grpcio starts at the first call), or None
+    when only the default port is busy; an explicit busy port raises OSError."""
     port = DEFAULT_GRPC_PORT if args.grpc_port is None else args.grpc_port
-    busy = _port_free(args.host, port) if args.grpc_port is None else None
     try:
-        if busy is not None:
-            raise RuntimeError(busy.strerror or str(busy))
-        server, bound = create_grpc_server(mock.service, args.host, port, backend=backend)
-    except RuntimeError as exc:
+        sock = _listen(args.host, port)
+    except OSError as exc:
         if args.grpc_port is not None:
             raise
         # Only the default extra port was busy (another mock, say): the HTTP port serves gRPC.
@@ -496,9 +486,8 @@ def _grpc(mock, args: argparse.Namespace, backend: str):
             "native gRPC is served on the HTTP port",
             file=sys.stderr,
         )
-        server, _ = create_grpc_server(mock.service, args.host, None, backend=backend)
-        return server, None
-    return server, grpc_address(args.host, bound)
+        return None, None
+    return sock, grpc_address(args.host, sock.getsockname()[1])
 
 
 if __name__ == "__main__":  # pragma: no cover

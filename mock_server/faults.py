@@ -7,10 +7,10 @@ A :class:`Fault` names an RPC (or ``*`` for all) and what happens to the calls i
   :mod:`mock_server.status` exactly as ZITADEL renders its errors on each front (with an
   ``error_id`` a ``zitadel.v1.ErrorDetail`` is attached, as ZITADEL's zerrors are; without it
   there are no details, like a plain gRPC status);
-* ``latency_ms``, fixed or a ``[min, max]`` range: the call waits first (the async fronts
-  ``await`` it, native gRPC sleeps in its worker thread, so no event loop is blocked);
-* ``drop``: the connection is cut (native gRPC: RST_STREAM, the client sees CANCELLED;
-  REST and gRPC-web: the TCP connection is aborted).
+* ``latency_ms``, fixed or a ``[min, max]`` range: the call waits first (every front
+  ``await`` s it, so the event loop serves other calls meanwhile);
+* ``drop``: the connection is cut (native gRPC: the call ends CANCELLED, its connection
+  stays; REST and gRPC-web: the TCP connection is aborted).
 
 Latency composes with a failure (``latency_ms`` and ``code`` together: slow, then failing), and
 faults stack: every fault that picks a call adds its latency, the first failing one decides the

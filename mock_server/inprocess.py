@@ -279,7 +279,6 @@ class ZitadelMock:
         import uvicorn
 
         from mock_server import serving
-        from mock_server.grpc_front.server import create_grpc_server
 
         stack = contextlib.ExitStack()
         try:
@@ -288,20 +287,19 @@ class ZitadelMock:
             self._port = sock.getsockname()[1]
             backend, grpc_servers = None, []
             if self._grpc:
-                backend = stack.enter_context(serving.private_grpc_backend())
-                grpc_server, _ = create_grpc_server(
-                    self.server.service, port=None, backend=backend.grpc_address
+                # grpc.aio on the mock's own loop, started by the first gRPC connection.
+                front = serving.LazyGrpcFront(
+                    self.server.service, stack.enter_context(serving.private_grpc_backend())
                 )
-                grpc_server.start()
-                stack.callback(lambda: grpc_server.stop(None).wait(5))
-                grpc_servers.append(grpc_server)
+                backend = front.backend
+                grpc_servers.append(front)
             config = uvicorn.Config(
                 self.server.app,
                 http=serving.OnePortProtocol.configured(backend, None),
                 log_level="warning",
                 lifespan="off",
             )
-            self._http = serving.MockServer(config, [], grace=1.0)
+            self._http = serving.MockServer(config, grpc_servers, grace=1.0)
             self._thread = threading.Thread(
                 target=self._http.run,
                 kwargs={"sockets": [sock]},

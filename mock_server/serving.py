@@ -10,6 +10,9 @@ handler, so ``@zitadel/node`` works against the REST port. Here:
   with the HTTP/2 preface (RFC 9113 3.4, prior knowledge, which is how gRPC clients speak
   cleartext) is relayed byte for byte to the grpcio server on a private listener, so native
   gRPC keeps grpcio's real HTTP/2 and status handling. The REST path pays one ``startswith``;
+* that grpcio server is ``grpc.aio`` on this same loop, started at the first connection that
+  needs it (:class:`LazyGrpcFront`): a mock nobody calls over gRPC never loads grpcio (a
+  quarter of its memory). ``--grpc-port`` is therefore our own listener, relayed the same way;
 * a request head httptools refuses but Go's net/http parses (a method such as ``BREW``, a raw
   non-ASCII byte or a path over llhttp's limits, up to Go's DefaultMaxHeaderBytes) is handed,
   with its bytes, to uvicorn's h11 protocol, so it is routed (404 / 405 envelopes);
@@ -36,8 +39,9 @@ import shutil
 import signal
 import socket
 import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 import h11
 import httptools
@@ -72,6 +76,8 @@ class GrpcBackend:
 
     path: str | None = None
     port: int | None = None
+    # Awaited before each relayed connection: starts the server there on first use.
+    ensure_started: Callable[[], Awaitable[None]] | None = field(default=None, compare=False)
 
     @property
     def grpc_address(self) -> str:
@@ -111,8 +117,8 @@ class _ReadDeadline:
 class _Backend(asyncio.Protocol):
     """The relay's side towards grpcio: what grpcio writes goes to the client as it is."""
 
-    def __init__(self, front: OnePortProtocol) -> None:
-        self.front = front
+    def __init__(self, front: Any) -> None:
+        self.front = front  # the client's protocol; its ``transport`` is the client's
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -336,26 +342,8 @@ class OnePortProtocol(HttpToolsProtocol):
         self._deadline.disarm()  # HTTP/2 keeps its own time (grpcio's keepalive)
         self._pending = [first]
         self._backend = _Backend(self)
-        self.loop.create_task(self._connect_backend())
-
-    async def _connect_backend(self) -> None:
-        backend, target = self._backend, self.grpc_backend
-        assert backend is not None and target is not None
-        try:
-            if target.path:
-                await self.loop.create_unix_connection(lambda: backend, target.path)
-            else:
-                await self.loop.create_connection(lambda: backend, "127.0.0.1", target.port)
-        except OSError as exc:
-            logger.warning("cannot reach the gRPC server: %s", exc)
-            self.transport.close()
-            return
-        assert backend.transport is not None
-        if self.transport.is_closing():
-            backend.transport.close()
-            return
-        backend.transport.write(b"".join(self._pending or []))
-        self._pending = []
+        assert self.grpc_backend is not None
+        self.loop.create_task(_connect_backend(self, self._backend, self.grpc_backend))
 
     def pause_writing(self) -> None:
         if self._backend is not None and self._backend.transport is not None:
@@ -381,6 +369,114 @@ class OnePortProtocol(HttpToolsProtocol):
         super().shutdown()
 
 
+async def _connect_backend(front: Any, backend: _Backend, target: GrpcBackend) -> None:
+    """Connect ``front`` (a client's protocol with ``transport`` and ``_pending``) to grpcio."""
+    loop = asyncio.get_running_loop()
+    try:
+        if target.ensure_started is not None:
+            await target.ensure_started()
+        if target.path:
+            await loop.create_unix_connection(lambda: backend, target.path)
+        else:
+            await loop.create_connection(lambda: backend, "127.0.0.1", target.port)
+    except (OSError, RuntimeError) as exc:
+        logger.warning("cannot reach the gRPC server: %s", exc)
+        front.transport.close()
+        return
+    assert backend.transport is not None
+    if front.transport.is_closing():
+        backend.transport.close()
+        return
+    backend.transport.write(b"".join(front._pending or []))
+    front._pending = []
+
+
+class GrpcPortProtocol(asyncio.Protocol):
+    """A connection to ``--grpc-port``: every byte relayed to grpcio, as the HTTP port relays an
+    HTTP/2 connection (the port is ours so that grpcio can start only when first needed)."""
+
+    def __init__(self, target: GrpcBackend) -> None:
+        self.target = target
+        self.transport: asyncio.Transport | None = None
+        self._pending: list[bytes] | None = []
+        self._backend = _Backend(self)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        _no_delay(transport)
+        asyncio.get_running_loop().create_task(_connect_backend(self, self._backend, self.target))
+
+    def data_received(self, data: bytes) -> None:
+        if self._backend.transport is not None:
+            self._backend.transport.write(data)
+        elif self._pending is not None:
+            self._pending.append(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._backend.transport is not None:
+            self._backend.transport.close()
+
+    def pause_writing(self) -> None:
+        if self._backend.transport is not None:
+            self._backend.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self._backend.transport is not None:
+            self._backend.transport.resume_reading()
+
+
+class LazyGrpcFront:
+    """Native gRPC of one mock on the mock's event loop, started at its first connection.
+
+    grpcio and its ``grpc.aio`` server (mock_server.grpc_front.server) load when a connection
+    first needs them (an HTTP/2 preface on the HTTP port, a connection to ``listeners``), so an
+    idle mock holds none of grpcio's memory; the import runs in a thread while the loop keeps
+    serving. ``open()`` starts relaying the listeners, ``stop(grace)`` ends it all.
+    """
+
+    def __init__(
+        self, service: Any, private: GrpcBackend, listeners: list[socket.socket] | None = None
+    ) -> None:
+        self.service = service
+        self.backend = GrpcBackend(private.path, private.port, self.ensure_started)
+        self._listeners = list(listeners or [])
+        self._relays: list[asyncio.AbstractServer] = []
+        self._server: Any = None
+        self._starting: asyncio.Future | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._server is not None
+
+    async def ensure_started(self) -> None:
+        if self._server is not None:
+            return
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self._start())
+        await asyncio.shield(self._starting)
+
+    async def _start(self) -> None:
+        import importlib
+
+        module = await asyncio.to_thread(importlib.import_module, "mock_server.grpc_front.server")
+        self._server, _ = await module.start_grpc_server(self.service, [self.backend.grpc_address])
+
+    async def open(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sock in self._listeners:
+            relay = await loop.create_server(lambda: GrpcPortProtocol(self.backend), sock=sock)
+            self._relays.append(relay)
+
+    async def stop(self, grace: float | None) -> None:
+        for relay in self._relays:
+            relay.close()
+        if self._starting is not None:
+            with contextlib.suppress(Exception):
+                await self._starting
+        if self._server is not None:
+            await self._server.stop(grace)
+
+
 @contextlib.contextmanager
 def private_grpc_backend() -> Iterator[GrpcBackend]:
     """A listener address for grpcio that only this process uses: a Unix socket in a private
@@ -399,16 +495,19 @@ def private_grpc_backend() -> Iterator[GrpcBackend]:
 
 
 class MockServer(uvicorn.Server):
-    """uvicorn's server without its signal juggling, stopping the gRPC server with it.
+    """uvicorn's server without its signal juggling, running the gRPC fronts with it.
 
     uvicorn re-raises a caught SIGTERM after shutdown (exit status 143) and does not know about
     grpcio; here a signal only asks for the shutdown, which is bounded by the grace:
     listeners close at once, calls in flight get ``grace`` seconds, then every connection still
     open (a half-sent body, say) is closed and grpcio's stop is awaited, so nothing schedules
-    work on a dying interpreter.
+    work on a dying interpreter. ``grpc_servers`` are :class:`LazyGrpcFront` s (anything with
+    ``async open()`` and ``async stop(grace)``), opened at start-up.
     """
 
-    def __init__(self, config: uvicorn.Config, grpc_servers: list, grace: float) -> None:
+    def __init__(
+        self, config: uvicorn.Config, grpc_servers: list[LazyGrpcFront], grace: float
+    ) -> None:
         super().__init__(config)
         self.grpc_servers = grpc_servers
         self.grace = grace
@@ -417,8 +516,15 @@ class MockServer(uvicorn.Server):
     def capture_signals(self) -> Iterator[None]:
         yield  # see serve(): the loop's own signal handlers
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        for front in self.grpc_servers:
+            await front.open()
+        await super().startup(sockets)
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        stopped = [server.stop(self.grace) for server in self.grpc_servers]
+        # grpcio's stop runs beside uvicorn's: its GOAWAY ends the relayed connections that
+        # uvicorn's shutdown waits for.
+        stopped = [asyncio.ensure_future(front.stop(self.grace)) for front in self.grpc_servers]
         # At the end of the grace every connection still open is cut: its client sees the
         # connection close and its app an http.disconnect, so nothing is left to cancel.
         # uvicorn's own timeout (config) stays as the backstop behind this.
@@ -428,8 +534,8 @@ class MockServer(uvicorn.Server):
         finally:
             cut.cancel()
             self._abort_connections()
-        for event in stopped:
-            await asyncio.to_thread(event.wait, self.grace + 5)
+        if stopped:
+            await asyncio.wait(stopped, timeout=self.grace + 5)
 
     def _abort_connections(self) -> None:
         for connection in list(self.server_state.connections):
@@ -442,7 +548,7 @@ def serve(
     app: Callable,
     sock: socket.socket,
     *,
-    grpc_servers: list,
+    grpc_servers: list[LazyGrpcFront],
     grpc_backend: GrpcBackend | None,
     grace: float = DEFAULT_SHUTDOWN_GRACE,
     read_timeout: float | None = DEFAULT_READ_TIMEOUT,
@@ -452,8 +558,9 @@ def serve(
 ) -> None:
     """Serve ``app`` on ``sock`` until SIGINT or SIGTERM; returns after a clean shutdown.
 
-    ``grpc_servers`` are started grpcio servers, stopped with the HTTP server; a second SIGINT
-    cuts the grace short. ``access_log`` logs a line per request (uvicorn's access log).
+    ``grpc_servers`` are :class:`LazyGrpcFront` s, run and stopped with the HTTP server; a
+    second SIGINT cuts the grace short. ``access_log`` logs a line per request (uvicorn's
+    access log).
     """
     config = uvicorn.Config(
         app,

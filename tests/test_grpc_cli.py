@@ -3,6 +3,7 @@ says where."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import grpc
@@ -26,6 +27,17 @@ def busy_port():
     server.stop(grace=None)
 
 
+async def _with_grpc(fronts, while_serving, seen):
+    """The gRPC fronts on a loop of their own, as serve() runs them, while the test calls."""
+    for front in fronts:
+        await front.open()
+    try:
+        return await asyncio.to_thread(while_serving, seen["banner"])
+    finally:
+        for front in fronts:
+            await front.stop(None)
+
+
 def _run(monkeypatch, capsys, argv, while_serving=None):
     """Run the CLI with serving.serve replaced: the gRPC server is up while it 'serves'."""
     seen = {"err": ""}
@@ -35,9 +47,7 @@ def _run(monkeypatch, capsys, argv, while_serving=None):
         seen["banner"], seen["err"] = early.out, early.err
         seen["options"] = options
         if while_serving is not None:
-            seen["result"] = while_serving(seen["banner"])
-        for server in options["grpc_servers"]:
-            server.stop(None).wait(5)
+            seen["result"] = asyncio.run(_with_grpc(options["grpc_servers"], while_serving, seen))
 
     monkeypatch.setattr(serving, "serve", fake_serve)
     code = cli.main(["--port", "0", "--log-level", "warning", *argv])

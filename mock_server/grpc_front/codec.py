@@ -9,6 +9,8 @@ sends as ``grpc-status-details-bin``. No behaviour lives here.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterable
 
 from google.protobuf import any_pb2
@@ -113,6 +115,13 @@ def status_details_bin(error: ZitadelError) -> bytes | None:
     """The value of grpc-status-details-bin, or None: grpc-go sends it only with details."""
     message = status_message(error)
     return message.SerializeToString() if message.details else None
+
+
+async def wait_out(plan: Plan) -> None:
+    """Await the plan's injected latency, counted from the plan's start as the journal counts
+    it: uvloop's timers have millisecond granularity and may wake a fraction early."""
+    while (remaining := plan.started + plan.delay - time.monotonic()) > 0:
+        await asyncio.sleep(remaining)
 
 
 def invoke(

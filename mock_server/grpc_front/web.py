@@ -16,7 +16,6 @@ unexpected exception becomes INTERNAL: a client never sees a traceback.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import functools
@@ -184,8 +183,7 @@ class GrpcWebApp:
             rpc_name, request, metadata = self._decode(scope["path"], headers, wire, body)
             # Injected latency is awaited, never slept: the event loop serves other calls.
             plan = self.service.plan(rpc_name, metadata)
-            if plan.delay:
-                await asyncio.sleep(plan.delay)
+            await codec.wait_out(plan)
             try:
                 response = codec.invoke(self.service, rpc_name, request, metadata, plan)
             except ConnectionDropped as dropped:
