@@ -436,3 +436,17 @@ def test_a_json_file_loads_like_its_yaml(tmp_path) -> None:
     broken = _write(tmp_path, '{"orgs": [{"id": "1",\n "nmae": "x"}]}', "bad.json")
     with pytest.raises(FixtureError, match=r":2: orgs\[0\]: unknown key 'nmae'"):
         build_world(0, broken)
+
+
+def test_the_stored_default_seed_is_what_the_generator_makes() -> None:
+    # Start-up reads the default seed's world from a file instead of running faker: the file
+    # must be the generator's output, or the seeded world would drift from its seed.
+    import json
+
+    from mock_server.fixtures import seed
+
+    stored = json.loads(seed.STORED_DEFAULT.read_text(encoding="utf-8"))
+    assert stored == seed.seed_document(seed.DEFAULT_SEED)
+    assert seed.cached_seed_document(seed.DEFAULT_SEED) == stored
+    # Another seed is generated, and differs.
+    assert seed.cached_seed_document(7)["orgs"] != stored["orgs"]

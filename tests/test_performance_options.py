@@ -113,7 +113,9 @@ import mock_server.cli
 from mock_server.app import create_mock
 
 mock = create_mock(seed=0)
-at_start = sorted({name.split(".")[0] for name in sys.modules} & {"connexion", "schemathesis"})
+at_start = sorted(
+    {name.split(".")[0] for name in sys.modules} & {"connexion", "schemathesis", "faker"}
+)
 
 async def info():
     sent = []
