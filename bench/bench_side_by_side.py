@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import multiprocessing
 import os
 import re
@@ -50,6 +51,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = REPO / "openapi" / "management.yaml"
@@ -662,53 +665,69 @@ def write_fixture(path: Path, resources: int) -> dict[str, int]:
 
     Per org of ten resources: the org, four users (one in three inactive), a project, two
     actions and two user grants; every user has an org membership and every org's first user a
-    token, so the memberships grow with the world as they do in a real instance.
+    token, so the memberships grow with the world as they do in a real instance. A ``.json``
+    path gets JSON (which is YAML, and what a world this size should be written as: it reads at
+    C speed), anything else YAML in flow style.
     """
     orgs = max(1, resources // 10)
-    counts = Counter()
     ids = iter(range(900_000_000_000_000_000, 999_999_999_999_999_999))
-    sections: dict[str, list[str]] = {
-        k: [] for k in ("orgs", "users", "projects", "actions", "user_grants", "memberships")
-    }
-    tokens: list[str] = []
+    doc: dict = {"extend": True}
+    doc.update(
+        {k: [] for k in ("orgs", "users", "projects", "actions", "user_grants", "memberships")}
+    )
+    doc["tokens"] = []
     user_index = 0
     for n in range(orgs):
         org = str(next(ids))
-        sections["orgs"].append(f'  - {{id: "{org}", name: Bench Org {n}, state: active}}')
+        doc["orgs"].append({"id": org, "name": f"Bench Org {n}", "state": "active"})
         users = []
         for _ in range(4):
             user = str(next(ids))
             users.append(user)
             state = "inactive" if user_index % 3 == 2 else "active"
-            sections["users"].append(
-                f'  - {{id: "{user}", org: "{org}", user_name: bench-{user_index}, '
-                f"first_name: Bench, last_name: User{user_index}, state: {state}}}"
+            doc["users"].append(
+                {
+                    "id": user,
+                    "org": org,
+                    "user_name": f"bench-{user_index}",
+                    "first_name": "Bench",
+                    "last_name": f"User{user_index}",
+                    "state": state,
+                }
             )
-            sections["memberships"].append(
-                f'  - {{user: "{user}", scope: org, id: "{org}", roles: [ORG_USER_MANAGER]}}'
+            doc["memberships"].append(
+                {"user": user, "scope": "org", "id": org, "roles": ["ORG_USER_MANAGER"]}
             )
             user_index += 1
         project = str(next(ids))
-        sections["projects"].append(f'  - {{id: "{project}", org: "{org}", name: bench-{n}}}')
+        doc["projects"].append({"id": project, "org": org, "name": f"bench-{n}"})
         for k in range(2):
-            sections["actions"].append(
-                f'  - {{id: "{next(ids)}", org: "{org}", name: bench-{n}-{k}, '
-                f"script: 'function bench(ctx, api) {{}}', state: active}}"
+            doc["actions"].append(
+                {
+                    "id": str(next(ids)),
+                    "org": org,
+                    "name": f"bench-{n}-{k}",
+                    "script": "function bench(ctx, api) {}",
+                    "state": "active",
+                }
             )
-            sections["user_grants"].append(
-                f'  - {{id: "{next(ids)}", org: "{org}", user: "{users[k]}", '
-                f'project: "{project}", roles: [reader], state: active}}'
+            doc["user_grants"].append(
+                {
+                    "id": str(next(ids)),
+                    "org": org,
+                    "user": users[k],
+                    "project": project,
+                    "roles": ["reader"],
+                    "state": "active",
+                }
             )
-        tokens.append(f'  - {{token: bench-{n}-pat, user: "{users[0]}"}}')
+        doc["tokens"].append({"token": f"bench-{n}-pat", "user": users[0]})
     with path.open("w", encoding="utf-8") as out:
-        out.write("extend: true\n")
-        for section, lines in sections.items():
-            out.write(f"{section}:\n")
-            out.write("\n".join(lines) + "\n")
-            counts[section] = len(lines)
-        out.write("tokens:\n" + "\n".join(tokens) + "\n")
-    counts["tokens"] = len(tokens)
-    return dict(counts)
+        if path.suffix == ".json":
+            json.dump(doc, out)
+        else:
+            yaml.dump(doc, out, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), width=200)
+    return {k: len(v) for k, v in doc.items() if isinstance(v, list)}
 
 
 # --- Tables ------------------------------------------------------------------------------------
@@ -855,7 +874,8 @@ def run_world_sizes(sizes: list[int], load, args) -> None:
     concurrency = 16 if 16 in args.concurrency else args.concurrency[-1]
     print(
         f"\n## The mock against the size of its world (toggle mix, c={concurrency}, "
-        f"median of {args.repetitions} blocks of {args.duration:g} s)\n"
+        f"median of {args.repetitions} blocks of {args.duration:g} s, "
+        f"{args.fixture_format.upper()} fixture files)\n"
     )
     header = ["resources", "fixture MB", "start-up s", "idle RSS MB", "B/resource"]
     header += ["toggle rps", "CPU µs/req", "vs default"]
@@ -867,7 +887,7 @@ def run_world_sizes(sizes: list[int], load, args) -> None:
             fixture = None
             size_mb = "-"
             if size:
-                fixture = Path(scratch) / f"world-{size}.yaml"
+                fixture = Path(scratch) / f"world-{size}.{args.fixture_format}"
                 write_fixture(fixture, size)
                 size_mb = f"{fixture.stat().st_size / 2**20:.1f}"
             server = start_mock(fixture)
@@ -944,6 +964,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--startup-runs", type=int, help="starts per server, 0 skips the table (default 3)"
+    )
+    parser.add_argument(
+        "--fixture-format",
+        choices=["json", "yaml"],
+        default="json",
+        help="how the world-size table's fixture files are written (default json: a large "
+        "world reads at C speed as JSON; yaml shows libyaml's cost)",
     )
     parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument(

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import errno
 import ipaddress
+import itertools
 import secrets
 import socket
 import sys
@@ -240,6 +241,7 @@ def is_loopback(host: str) -> bool:
 
 # The seeded world has about 60 resources: all of them fit, a large fixture file's do not.
 BANNER_RESOURCE_ROWS = 100
+BANNER_KINDS = ("orgs", "users", "projects", "actions", "user_grants")
 
 
 def describe(
@@ -259,43 +261,40 @@ def describe(
     ``fixtures`` is the fixture file the world was loaded from, if any.
     """
     with world.lock:
-        org_names = {o.id: o.name for o in world.orgs.values()}
-        roles: dict[str, list[str]] = {}
-        for m in world.memberships:
-            where = "instance" if m.scope == "instance" else f"{m.scope} {m.scope_id}"
-            roles.setdefault(m.user_id, []).append(f"{'/'.join(m.roles)} on {where}")
+        tokens = list(itertools.islice(world.tokens.values(), BANNER_RESOURCE_ROWS))
+        hidden_tokens = len(world.tokens) - len(tokens)
         token_rows = [
             [
                 t.value,
                 world.users[t.user_id].user_name,
                 t.user_id,
                 world.users[t.user_id].org_id,
-                "; ".join(roles.get(t.user_id, ["no membership"])),
+                "; ".join(_roles(world, t.user_id) or ["no membership"]),
             ]
-            for t in world.tokens.values()
-        ]
-        resource_rows = [["org", o.id, o.state.value, o.id, o.name] for o in world.orgs.values()]
-        resource_rows += [
-            ["user", u.id, u.state.value, u.org_id, u.user_name] for u in world.users.values()
+            for t in tokens
         ]
         # Projects have no lifecycle here, but grants and project memberships name them.
-        resource_rows += [
-            ["project", p.id, "-", p.resource_owner, p.name] for p in world.projects.values()
-        ]
-        resource_rows += [
-            ["action", a.id, a.state.value, a.resource_owner, a.name]
-            for a in world.actions.values()
-        ]
-        resource_rows += [
-            ["user_grant", g.id, g.state.value, g.resource_owner, f"user {g.user_id}"]
-            for g in world.user_grants.values()
-        ]
-    # A fixture file of 100,000 resources would print for longer than the mock takes to load
-    # it: past a screenful the banner says how many more there are and where they are listed.
-    hidden = max(0, len(resource_rows) - BANNER_RESOURCE_ROWS)
-    resource_rows = resource_rows[:BANNER_RESOURCE_ROWS]
-    for row in resource_rows:
-        row[3] = f"{row[3]} ({org_names.get(row[3], '?')})"
+        every_row = itertools.chain(
+            (["org", o.id, o.state.value, o.id, o.name] for o in world.orgs.values()),
+            (["user", u.id, u.state.value, u.org_id, u.user_name] for u in world.users.values()),
+            (["project", p.id, "-", p.resource_owner, p.name] for p in world.projects.values()),
+            (
+                ["action", a.id, a.state.value, a.resource_owner, a.name]
+                for a in world.actions.values()
+            ),
+            (
+                ["user_grant", g.id, g.state.value, g.resource_owner, f"user {g.user_id}"]
+                for g in world.user_grants.values()
+            ),
+        )
+        # A fixture file of 100,000 resources would print for longer than the mock takes to
+        # load it: past a screenful the banner says how many more there are and where.
+        resource_rows = list(itertools.islice(every_row, BANNER_RESOURCE_ROWS))
+        total = sum(len(world.collection(kind)) for kind in BANNER_KINDS)
+        hidden = total - len(resource_rows)
+        for row in resource_rows:
+            org = world.orgs.get(row[3])
+            row[3] = f"{row[3]} ({org.name if org else '?'})"
     parts = [
         f"ZITADEL lifecycle mock, profile {profile}, seed {world.seed}",
         f"  World           {_world_origin(world, fixtures)}",
@@ -323,18 +322,27 @@ def describe(
         "Tokens (send as 'Authorization: Bearer <token>'; the org defaults to the user's own,",
         "choose another with the x-zitadel-orgid header):",
         _table(token_rows, ["token", "user", "user id", "org", "roles"]),
+        *([_more("tokens", hidden_tokens, base_url, control)] if hidden_tokens else []),
         "",
         "Resources:",
         _table(resource_rows, ["kind", "id", "state", "org", "name"]),
-        *([_more_resources(hidden, base_url, control)] if hidden else []),
+        *([_more("resources", hidden, base_url, control)] if hidden else []),
         "",
     ]
     return "\n".join(parts)
 
 
-def _more_resources(hidden: int, base_url: str, control: bool) -> str:
+def _more(what: str, hidden: int, base_url: str, control: bool) -> str:
     where = f"GET {base_url}/_mock/v1/world lists them all" if control else "control plane off"
-    return f"... and {hidden:,} more ({where})"
+    return f"... and {hidden:,} more {what} ({where})"
+
+
+def _roles(world: World, user_id: str) -> list[str]:
+    roles = []
+    for m in world.memberships_of(user_id):
+        where = "instance" if m.scope == "instance" else f"{m.scope} {m.scope_id}"
+        roles.append(f"{'/'.join(m.roles)} on {where}")
+    return roles
 
 
 def _world_origin(world: World, fixtures: str | None) -> str:

@@ -90,8 +90,9 @@ def test_prism_is_sent_the_paths_without_the_server_prefix():
     assert paths == ["/actions/7/_deactivate"] * 2 + ["/actions/7/_reactivate"] * 2
 
 
-def test_a_generated_fixture_file_loads_into_the_mock(tmp_path):
-    fixture = tmp_path / "world.yaml"
+@pytest.mark.parametrize("suffix", ["json", "yaml"])
+def test_a_generated_fixture_file_loads_into_the_mock(tmp_path, suffix):
+    fixture = tmp_path / f"world.{suffix}"
     counts = bench.write_fixture(fixture, 1000)
     resources = sum(counts[k] for k in ("orgs", "users", "projects", "actions", "user_grants"))
     assert resources == 1000 and counts["memberships"] == counts["users"]

@@ -266,8 +266,22 @@ def test_a_large_world_prints_a_screenful_of_resources_and_says_how_many_more() 
     listed = [row for row in rows if not row.startswith("...")]
     assert len(listed) == cli.BANNER_RESOURCE_ROWS
     assert rows[-1] == (
-        f"... and {total - cli.BANNER_RESOURCE_ROWS:,} more "
+        f"... and {total - cli.BANNER_RESOURCE_ROWS:,} more resources "
         "(GET http://127.0.0.1:1/_mock/v1/world lists them all)"
     )
     quiet = cli.describe(world, "http://127.0.0.1:1", "v4", False)
-    assert quiet.splitlines()[-1].endswith("more (control plane off)")
+    assert quiet.splitlines()[-1].endswith("more resources (control plane off)")
+
+
+def test_a_world_of_many_tokens_prints_a_screenful_of_them() -> None:
+    users = [{"id": str(10**17 + n), "org": "o1", "user_name": f"u{n}"} for n in range(150)]
+    doc = {
+        "orgs": [{"id": "o1", "name": "One"}],
+        "users": users,
+        "tokens": [{"token": f"t{n}", "user": u["id"]} for n, u in enumerate(users)],
+    }
+    banner = cli.describe(build_world(0, doc), "http://127.0.0.1:1", "v4", True).splitlines()
+    rows = _section(banner, "Tokens")
+    listed = [row for row in rows[3:] if not row.startswith("...")]
+    assert len(listed) == cli.BANNER_RESOURCE_ROWS
+    assert rows[-1].startswith("... and 50 more tokens (GET")

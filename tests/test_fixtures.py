@@ -450,3 +450,29 @@ def test_the_stored_default_seed_is_what_the_generator_makes() -> None:
     assert seed.cached_seed_document(seed.DEFAULT_SEED) == stored
     # Another seed is generated, and differs.
     assert seed.cached_seed_document(7)["orgs"] != stored["orgs"]
+
+
+def test_loading_pauses_the_collector_and_gives_it_back(tmp_path, monkeypatch) -> None:
+    import gc
+
+    import mock_server.fixtures as fixtures_module
+
+    path = tmp_path / "world.json"
+    path.write_text('{"orgs": [{"id": "1", "name": "One"}]}', encoding="utf-8")
+    seen = []
+    real = fixtures_module.world_factory
+
+    def spy(*args):
+        seen.append(gc.isenabled())
+        return real(*args)
+
+    monkeypatch.setattr(fixtures_module, "world_factory", spy)
+    try:
+        assert gc.isenabled()
+        assert [o.name for o in build_world(0, path).orgs.values()] == ["One"]
+        assert seen == [False] and gc.isenabled()
+        gc.disable()  # a caller's own choice survives
+        build_world(0, path)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
