@@ -65,6 +65,7 @@ check: $(BIN)/.installed lint
 # drives the servers and native gRPC is left out.
 bench: $(BIN)/.installed
 	@command -v wrk >/dev/null && command -v h2load >/dev/null || { [ "$$(id -u)" = 0 ] \
-		&& command -v apt-get >/dev/null && apt-get install -y -q wrk nghttp2-client >/dev/null; } \
+		&& command -v apt-get >/dev/null && apt-get update -qq \
+		&& apt-get install -y -q wrk nghttp2-client >/dev/null; } \
 		|| true
 	$(BIN)/python bench/bench_side_by_side.py $(ARGS)

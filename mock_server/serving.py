@@ -123,6 +123,12 @@ class _Backend(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        # From here on the client's bytes go straight through (its data_received sees this
+        # transport), so what it sent while grpcio was being reached goes first, now.
+        pending = self.front._pending
+        if pending:
+            transport.write(b"".join(pending))  # type: ignore[attr-defined]
+        self.front._pending = []
 
     def data_received(self, data: bytes) -> None:
         self.front.transport.write(data)
@@ -379,16 +385,13 @@ async def _connect_backend(front: Any, backend: _Backend, target: GrpcBackend) -
             await loop.create_unix_connection(lambda: backend, target.path)
         else:
             await loop.create_connection(lambda: backend, "127.0.0.1", target.port)
-    except (OSError, RuntimeError) as exc:
+    except Exception as exc:  # whatever failed, the client must not wait on a dead relay
         logger.warning("cannot reach the gRPC server: %s", exc)
         front.transport.close()
         return
     assert backend.transport is not None
     if front.transport.is_closing():
         backend.transport.close()
-        return
-    backend.transport.write(b"".join(front._pending or []))
-    front._pending = []
 
 
 class GrpcPortProtocol(asyncio.Protocol):
@@ -453,7 +456,14 @@ class LazyGrpcFront:
             return
         if self._starting is None:
             self._starting = asyncio.ensure_future(self._start())
-        await asyncio.shield(self._starting)
+        starting = self._starting
+        try:
+            await asyncio.shield(starting)
+        except Exception:
+            # A failed start is not kept: the next connection tries again.
+            if self._starting is starting:
+                self._starting = None
+            raise
 
     async def _start(self) -> None:
         import importlib

@@ -150,3 +150,51 @@ def test_start_up_leaves_connexion_for_the_first_request_that_needs_it() -> None
         "connexion_after": True,
         "schemathesis_after": False,
     }
+
+
+def test_a_lazy_app_that_cannot_be_built_answers_the_envelope() -> None:
+    import asyncio
+
+    from mock_server.app import LazyApp
+
+    def broken():
+        raise RuntimeError("cannot build")
+
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(LazyApp(broken)({"type": "http", "path": "/x"}, receive, send))
+    assert sent[0]["status"] == 500
+    assert json.loads(sent[1]["body"]) == {"code": 13, "message": "Internal"}
+
+
+def test_a_failed_grpc_start_is_tried_again_on_the_next_connection(tmp_path) -> None:
+    import asyncio
+
+    import pytest
+
+    from mock_server import serving
+
+    front = serving.LazyGrpcFront(None, serving.GrpcBackend(path=str(tmp_path / "g.sock")))
+    attempts = []
+
+    async def start():
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("first start fails")
+        front._server = object()
+
+    front._start = start
+
+    async def twice():
+        with pytest.raises(RuntimeError):
+            await front.ensure_started()
+        await front.ensure_started()
+
+    asyncio.run(twice())
+    assert len(attempts) == 2 and front.started

@@ -9,7 +9,6 @@ connexion's router (a HEAD on a read route, which Starlette's routes accept for 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -82,7 +81,7 @@ class Route:
         # Injected latency is awaited here, never slept: the event loop serves other calls.
         plan = self.service.plan(rpc.name, metadata)
         if plan.delay:
-            await asyncio.sleep(plan.delay)
+            await codec.wait_out(plan)  # as the gRPC fronts wait: never a fraction early
         try:
             result = self.service.call(rpc.name, fields, metadata, plan)
         except ConnectionDropped as dropped:
