@@ -11,7 +11,8 @@ import importlib.util
 import sys
 from collections.abc import Sequence
 
-DISTRIBUTION = "zitadel-lifecycle-contract"
+from zitadel_lifecycle_openapi import DISTRIBUTION, package_version
+
 # What the suite imports beyond the mock's own dependencies (the "conformance" extra).
 EXTRA_MODULES = ("pytest", "schemathesis", "hypothesis", "xdist")
 INSTALL_HINT = f"pip install '{DISTRIBUTION}[conformance]'"
@@ -21,19 +22,10 @@ def missing_modules() -> list[str]:
     return [name for name in EXTRA_MODULES if importlib.util.find_spec(name) is None]
 
 
-def version() -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version(DISTRIBUTION)
-    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown (not installed)"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if "--version" in args:
-        print(f"zitadel-conformance {version()}")
+        print(f"zitadel-conformance {package_version()}")
         return 0
     from conformance import cli
 

@@ -13,6 +13,8 @@ import sys
 import warnings
 from collections.abc import Sequence
 
+from zitadel_lifecycle_openapi import package_version
+
 from mock_server import serving
 from mock_server.admin import DEFAULT_MAX_RESOURCES, MAX_READ_LAG_MS
 from mock_server.domain.commands import DEFAULT_PROFILE, PROFILES
@@ -173,16 +175,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "request itself)",
     )
     return parser.parse_args(argv)
-
-
-def package_version() -> str:
-    """The installed distribution's version, the one ``pip show`` reports."""
-    from importlib import metadata
-
-    try:
-        return metadata.version("zitadel-lifecycle-contract")
-    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown (not installed)"
 
 
 def _milliseconds(text: str) -> int:
