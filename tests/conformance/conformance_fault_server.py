@@ -485,19 +485,25 @@ def _reactivate_noop(app: FaultyApp, exchange: Exchange) -> bool:
         return False
     if getattr(aggregate.state, "value", "") != "inactive":
         return False
+    exchange.response_headers = [(b"content-type", b"application/json")]
+    _answer_details(exchange, aggregate, aggregate.sequence + 1, datetime.now(UTC))
+    return True
+
+
+def _answer_details(exchange: Exchange, aggregate: Any, sequence: int, date: datetime) -> None:
+    """A 200 with the details a transition answers (actions carry creationDate, as ZITADEL's
+    action answers do), as if it had happened at ``sequence`` and ``date``."""
     date_field = "creationDate" if "/actions/" in exchange.path else "changeDate"
     exchange.status = 200
-    exchange.response_headers = [(b"content-type", b"application/json")]
     exchange.set_json(
         {
             "details": {
-                "sequence": str(aggregate.sequence + 1),
-                date_field: _iso(datetime.now(UTC)),
+                "sequence": str(sequence),
+                date_field: _iso(date),
                 "resourceOwner": aggregate.resource_owner,
             }
         }
     )
-    return True
 
 
 def _nothing_changes(app: FaultyApp, exchange: Exchange) -> bool:
@@ -525,18 +531,8 @@ def _nothing_changes(app: FaultyApp, exchange: Exchange) -> bool:
         aggregate = world.orgs.get(caller.org_id)
     if aggregate is None or aggregate.resource_owner != caller.org_id:
         return False  # unknown ids and other orgs' resources keep their real errors
-    date_field = "creationDate" if "/actions/" in exchange.path else "changeDate"
-    exchange.status = 200
     exchange.response_headers = [(b"content-type", b"application/json")]
-    exchange.set_json(
-        {
-            "details": {
-                "sequence": str(aggregate.sequence + 1),
-                date_field: _iso(datetime.now(UTC)),
-                "resourceOwner": aggregate.resource_owner,
-            }
-        }
-    )
+    _answer_details(exchange, aggregate, aggregate.sequence + 1, datetime.now(UTC))
     return True
 
 
@@ -710,17 +706,7 @@ def _repeat_deactivate_ok(app: FaultyApp, exchange: Exchange) -> None:
         or aggregate is None
     ):
         return
-    date_field = "creationDate" if "/actions/" in exchange.path else "changeDate"
-    exchange.status = 200
-    exchange.set_json(
-        {
-            "details": {
-                "sequence": str(aggregate.sequence),
-                date_field: _iso(aggregate.change_date),
-                "resourceOwner": aggregate.resource_owner,
-            }
-        }
-    )
+    _answer_details(exchange, aggregate, aggregate.sequence, aggregate.change_date)
 
 
 def _stale_grant_read(app: FaultyApp, exchange: Exchange) -> None:
