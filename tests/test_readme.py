@@ -173,8 +173,8 @@ def test_readme_own_tests_section_has_a_pytest_and_an_httpx_example():
     assert "from mock_server import ZitadelMock" in httpx_example
 
 
-def test_readme_pytest_example_passes_as_pasted(tmp_path):
-    example = _python_examples()[0]
+def _run_pytest_example(tmp_path, example: str) -> tuple[int, str]:
+    """A README test file run by pytest as a user would, in a directory of its own."""
     name = example.splitlines()[0].removeprefix("# ").strip()
     (tmp_path / name).write_text(example)
     (tmp_path / "pytest.ini").write_text("[pytest]\n")  # none of this repository's settings
@@ -186,8 +186,12 @@ def test_readme_pytest_example_passes_as_pasted(tmp_path):
         text=True,
         timeout=120,
     )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0 and "1 passed" in output, output
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_readme_pytest_example_passes_as_pasted(tmp_path):
+    returncode, output = _run_pytest_example(tmp_path, _python_examples()[0])
+    assert returncode == 0 and "1 passed" in output, output
     assert "warning" not in output.lower(), output
 
 
@@ -315,18 +319,8 @@ def test_readme_controls_curl_examples_work_as_pasted(fresh_mock_url):
 
 def test_readme_controls_pytest_example_passes_as_pasted(tmp_path):
     (example,) = _controls_blocks("python")
-    name = example.splitlines()[0].removeprefix("# ").strip()
-    (tmp_path / name).write_text(example)
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-W", "error", "-p", "no:schemathesis", name],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0 and "2 passed" in output, output
+    returncode, output = _run_pytest_example(tmp_path, example)
+    assert returncode == 0 and "2 passed" in output, output
 
 
 def test_readme_controls_failure_message_is_what_the_assertion_says():
