@@ -37,6 +37,7 @@ from mock_server.grpc_front.gen.zitadel import (
     org_pb2,
     user_pb2,
 )
+from mock_server.protojson import dumps as protojson_dumps
 
 _SERVICE = management_pb2.DESCRIPTOR.services_by_name["ManagementService"]
 # protojson's RecursionLimit is 10,000 nested messages; Python's stack holds far fewer, so the
@@ -279,6 +280,4 @@ def read_response(rpc_name: str, view: Any) -> Message:
 
 def protojson(message: Message) -> bytes:
     """The gateway's JSON of a message: protojson's names and zero-value omission, compact."""
-    return json.dumps(
-        json_format.MessageToDict(message), separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    return protojson_dumps(message)

@@ -27,7 +27,6 @@ from mock_server.domain.queries import QUERIES
 from mock_server.domain.validation import validate
 from mock_server.domain.world import Details, World
 from mock_server.faults import NO_EFFECT, Effect
-from mock_server.journal import Call
 
 
 @dataclass(frozen=True)
@@ -171,26 +170,26 @@ class LifecycleService:
         caller, token, org = _identify(instance.world, metadata)
         code = errors.Code.OK if failure is None else failure.code
         injected = failure is not None and failure is plan.effect.error
-        instance.journal.record(
-            Call(
-                index=0,
-                time=plan.at,
-                transport=metadata.transport,
-                rpc=rpc_name,
-                caller=caller,
-                token=token,
-                org=org,
-                fields=fields,
-                code=int(code),
-                http_status=status.HTTP_STATUS_BY_CODE[code],
-                error_id=None if failure is None else failure.error_id,
-                message="" if failure is None else failure.message,
-                sequence=result.sequence if isinstance(result, Details) else None,
-                injected=injected,
-                delay_ms=plan.delay * 1000,
-                duration_ms=(time.monotonic() - plan.started) * 1000,
-                fault=plan.effect.fault if injected else None,
-            )
+        instance.journal.append(
+            {
+                "index": 0,
+                "time": plan.at,
+                "transport": metadata.transport,
+                "rpc": rpc_name,
+                "caller": caller,
+                "token": token,
+                "org": org,
+                "fields": fields,
+                "code": int(code),
+                "http_status": status.HTTP_STATUS_BY_CODE[code],
+                "error_id": None if failure is None else failure.error_id,
+                "message": "" if failure is None else failure.message,
+                "sequence": result.sequence if isinstance(result, Details) else None,
+                "injected": injected,
+                "delay_ms": plan.delay * 1000,
+                "duration_ms": (time.monotonic() - plan.started) * 1000,
+                "fault": plan.effect.fault if injected else None,
+            }
         )
 
 

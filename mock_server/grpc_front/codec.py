@@ -65,8 +65,31 @@ def metadata_from_pairs(
         key = key.lower()
         if key in _METADATA_KEYS and key not in found:
             found[key] = value.decode("latin-1") if isinstance(value, bytes) else value
-    host = next(filter(None, (_host_of(key, found.get(key)) for key in INSTANCE_HOST_KEYS)), None)
-    return CallMetadata(found.get(AUTHORIZATION_KEY), found.get(ORG_ID_KEY), host, transport)
+    return _metadata(found, transport)
+
+
+_ASGI_METADATA_KEYS = {key.encode(): key for key in _METADATA_KEYS}
+
+
+def metadata_from_asgi(headers: Iterable[tuple[bytes, bytes]], transport: str) -> CallMetadata:
+    """:func:`metadata_from_pairs` over an ASGI scope's raw headers, whose names the server
+    has already lower-cased: the same metadata without decoding every header first."""
+    found: dict[str, str] = {}
+    for raw_key, value in headers:
+        key = _ASGI_METADATA_KEYS.get(raw_key)
+        if key is not None and key not in found:
+            found[key] = value.decode("latin-1")
+    return _metadata(found, transport)
+
+
+def _metadata(found: dict[str, str], transport: str) -> CallMetadata:
+    host = None
+    for key in INSTANCE_HOST_KEYS:
+        host = _host_of(key, found.get(key))
+        if host:
+            break
+    authorization, org_id = found.get(AUTHORIZATION_KEY), found.get(ORG_ID_KEY)
+    return CallMetadata(authorization, org_id, host or None, transport)
 
 
 def _host_of(key: str, value: str | None) -> str | None:

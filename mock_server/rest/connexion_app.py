@@ -116,7 +116,7 @@ def handler_for(service: LifecycleService, operation_id: str):
         given = {"id": id, "user_id": user_id, "grant_id": grant_id}
         scope = connexion.request.scope
         body = scope.get("extensions", {}).get(DECODED_BODY)
-        answer = await route.answer(given, connexion.request.headers.items(), body, scope)
+        answer = await route.answer(given, body, scope)
         if answer is None:
             return ConnexionResponse(status_code=DROPPED, body=b"")
         return ConnexionResponse(200, body=answer, content_type="application/json")

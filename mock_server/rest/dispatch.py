@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 
-from starlette.datastructures import Headers
 from starlette.routing import compile_path
 from starlette.types import Receive, Scope, Send
 
@@ -37,6 +36,9 @@ from mock_server.rest.management import DROPPED, Route
 logger = logging.getLogger(__name__)
 
 _JSON = (b"content-type", b"application/json")
+# What RestDispatch.match remembers: at most this many paths, each at most this long.
+_REMEMBERED_PATHS = 4096
+_REMEMBERED_PATH_LENGTH = 256
 
 
 class RestDispatch:
@@ -55,13 +57,28 @@ class RestDispatch:
             self.routes.setdefault(rpc.method, []).append(
                 (pattern.match, convertors, Route(service, rpc))
             )
+        self._matched: dict[tuple[str, str], tuple[Route, dict[str, str]]] = {}
 
     def match(self, scope: Scope) -> tuple[Route, dict[str, str]] | None:
         """The route and path values of a management request, or None for connexion."""
         path = scope["path"]
+        key = (scope["method"], path)
+        found = self._matched.get(key)
+        if found is not None:
+            return found
+        found = self._match(*key)
+        if found is not None and len(path) <= _REMEMBERED_PATH_LENGTH:
+            # A client's paths repeat (one resource toggled, read, toggled); bounded, since
+            # any client can send ever new ones.
+            if len(self._matched) >= _REMEMBERED_PATHS:
+                self._matched.clear()
+            self._matched[key] = found
+        return found
+
+    def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         if not path.startswith(self.prefix):
             return None
-        for matches, convertors, route in self.routes.get(scope["method"], ()):
+        for matches, convertors, route in self.routes.get(method, ()):
             found = matches(path)
             if found is not None:
                 values = {
@@ -81,7 +98,7 @@ class RestDispatch:
     ) -> None:
         try:
             body = await self._body(route, receive)
-            answer = await route.answer(values, Headers(scope=scope).items(), body, scope)
+            answer = await route.answer(values, body, scope)
         except ClientDisconnected:
             return  # nobody to answer, and the RPC must not run on half a body
         except errors.ZitadelError as error:

@@ -10,13 +10,13 @@ before calling the gRPC server), and only then the RPC with its auth and validat
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server import contract, status
+from mock_server.compact_json import ascii_bytes as compact_json_bytes
 from mock_server.domain import errors
 from mock_server.http_body import BodyTooLarge, ClientDisconnected, read_body
 from mock_server.rest.json_body import decode_request_body
@@ -39,7 +39,7 @@ def compact_json(value: Any) -> bytes:
     (protojson may add a space after a comma in a given binary, chosen by detrand so nobody
     relies on either; the documented answers have none, so neither does the mock.)
     """
-    return json.dumps(value, separators=(",", ":")).encode()
+    return compact_json_bytes(value)
 
 
 # Where the decoded body waits for the handler, so it is decoded once.

@@ -378,7 +378,7 @@ def decode_request_body(raw: bytes, string_fields: Iterable[str]) -> dict:
     try:
         text = raw.decode("utf-8")
         stripped = text.lstrip(" \t\r\n")
-        value, _ = json.JSONDecoder(parse_constant=_no_constants).raw_decode(stripped)
+        value, _ = _DECODER.raw_decode(stripped)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return _slow_decode(raw, fields)
     if not isinstance(value, dict):
@@ -397,3 +397,6 @@ def decode_request_body(raw: bytes, string_fields: Iterable[str]) -> dict:
 def _no_constants(name: str) -> None:
     # Go's encoding/json knows no NaN or Infinity; Python would accept them.
     raise ValueError(name)
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constants)

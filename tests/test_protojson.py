@@ -1,0 +1,187 @@
+"""The compiled protojson writer against json_format, the reference it replaces.
+
+Every message type the mock's protos define, filled at random (unknown enum numbers, uint64
+beyond 2**53, non-ASCII text, every Timestamp and Duration precision), and every read answer
+of seeded worlds, must come out as ``json_format.MessageToDict`` writes it, byte for byte
+once encoded; so must the compact JSON writer against ``json.dumps``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+
+import pytest
+from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+from google.protobuf.message_factory import GetMessageClass
+
+from mock_server import compact_json, messages, protojson
+from mock_server.domain.service import CallMetadata, LifecycleService
+from mock_server.fixtures import build_world
+from mock_server.grpc_front.gen.zitadel import (
+    action_pb2,
+    management_pb2,
+    message_pb2,
+    object_pb2,
+    org_pb2,
+    user_pb2,
+)
+
+MODULES = (action_pb2, management_pb2, message_pb2, object_pb2, org_pb2, user_pb2)
+TEXTS = ("", "a", "Zoë", "日本語", 'quote " and \\ back', "line\nbreak", "\u2028", "😀")
+
+
+def _message_types() -> list[Descriptor]:
+    return [
+        descriptor
+        for module in MODULES
+        for descriptor in module.DESCRIPTOR.message_types_by_name.values()
+    ]
+
+
+def _scalar(field: FieldDescriptor, rng: random.Random):
+    cpp = field.cpp_type
+    if cpp == FieldDescriptor.CPPTYPE_STRING:
+        if field.type == FieldDescriptor.TYPE_BYTES:
+            return rng.randbytes(rng.randint(0, 5))
+        return rng.choice(TEXTS)
+    if cpp == FieldDescriptor.CPPTYPE_BOOL:
+        return rng.random() < 0.5
+    if cpp == FieldDescriptor.CPPTYPE_UINT64:
+        return rng.choice([0, 1, 2**53 + 1, 2**64 - 1, rng.randrange(2**64)])
+    if cpp == FieldDescriptor.CPPTYPE_INT64:
+        return rng.choice([0, -1, -(2**63), 2**63 - 1, rng.randrange(-(2**63), 2**63)])
+    if cpp == FieldDescriptor.CPPTYPE_UINT32:
+        return rng.choice([0, 1, 2**32 - 1])
+    if cpp == FieldDescriptor.CPPTYPE_INT32:
+        return rng.choice([0, -1, 2**31 - 1, -(2**31)])
+    if cpp == FieldDescriptor.CPPTYPE_ENUM:
+        numbers = [value.number for value in field.enum_type.values]
+        return rng.choice([*numbers, 99])  # 99: a number the enum does not name
+    if cpp in (FieldDescriptor.CPPTYPE_FLOAT, FieldDescriptor.CPPTYPE_DOUBLE):
+        return rng.choice([0.0, 1.5, -2.25, float("inf")])
+    raise AssertionError(f"no value for {field.full_name}")
+
+
+def _fill(message: Message, rng: random.Random, depth: int = 0) -> None:
+    name = message.DESCRIPTOR.full_name
+    if name == "google.protobuf.Timestamp":
+        message.seconds = rng.randint(-62135596800, 253402300799)
+        message.nanos = rng.choice([0, 1_000_000, 120_000, 5, rng.randrange(10**9)])
+        return
+    if name == "google.protobuf.Duration":
+        sign = rng.choice([1, -1])
+        message.seconds = sign * rng.randint(0, 315576000000)
+        message.nanos = sign * rng.choice([0, 1_000_000, 120_000, 5, rng.randrange(10**9)])
+        return
+    for field in message.DESCRIPTOR.fields:
+        if rng.random() < 0.3:
+            continue
+        is_message = field.cpp_type == FieldDescriptor.CPPTYPE_MESSAGE
+        if is_message and (depth > 3 or field.message_type.GetOptions().map_entry):
+            continue
+        if field.is_repeated:
+            container = getattr(message, field.name)
+            for _ in range(rng.randint(0, 3)):
+                if is_message:
+                    _fill(container.add(), rng, depth + 1)
+                else:
+                    container.append(_scalar(field, rng))
+        elif is_message:
+            inner = getattr(message, field.name)
+            inner.SetInParent()
+            _fill(inner, rng, depth + 1)
+        else:
+            setattr(message, field.name, _scalar(field, rng))
+
+
+def _same_as_json_format(message: Message) -> None:
+    expected = json_format.MessageToDict(message)
+    assert protojson.to_dict(message) == expected
+    # Bytes: the keys in the order the printer writes them, at every level.
+    reference = json.dumps(expected, separators=(",", ":"), ensure_ascii=False).encode()
+    assert protojson.dumps(message) == reference
+
+
+@pytest.mark.parametrize("descriptor", _message_types(), ids=lambda d: d.full_name)
+def test_every_message_type_filled_at_random_reads_as_json_format_writes_it(descriptor):
+    rng = random.Random(descriptor.full_name)
+    for _ in range(60):
+        message = GetMessageClass(descriptor)()
+        _fill(message, rng)
+        _same_as_json_format(message)
+
+
+def test_an_empty_message_and_an_unset_nested_one_read_as_json_format_writes_them():
+    for descriptor in _message_types():
+        _same_as_json_format(GetMessageClass(descriptor)())
+    user = user_pb2.User(id="1")
+    user.human.SetInParent()  # set but empty: "human": {}
+    _same_as_json_format(user)
+    assert protojson.to_dict(user) == {"id": "1", "human": {}}
+
+
+def test_the_kinds_left_to_json_format_still_come_out_as_it_writes_them():
+    from google.protobuf import struct_pb2, wrappers_pb2
+
+    value = struct_pb2.Struct()
+    value.update({"a": [1, "x", None, True]})
+    for message in (value, wrappers_pb2.StringValue(value="v"), wrappers_pb2.DoubleValue()):
+        _same_as_json_format(message)
+
+
+def _read_answers(seed: int) -> Iterator[Message]:
+    world = build_world(seed)
+    service = LifecycleService(world)
+    for org_id in world.orgs:
+        metadata = CallMetadata(authorization="Bearer admin-pat", org_id=org_id)
+        for rpc in ("ListUsers", "ListUserGrants", "ListActions", "GetMyOrg"):
+            yield messages.read_response(rpc, service.call(rpc, {}, metadata))
+    for user in world.users.values():
+        metadata = CallMetadata(authorization="Bearer admin-pat", org_id=user.org_id)
+        view = service.call("GetUserByID", {"id": user.id}, metadata)
+        yield messages.read_response("GetUserByID", view)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_every_read_answer_of_seeded_worlds_reads_as_json_format_writes_it(seed):
+    answers = list(_read_answers(seed))
+    assert len(answers) > 20
+    for message in answers:
+        _same_as_json_format(message)
+
+
+COMPACT_VALUES = [
+    {"details": {"sequence": "12", "changeDate": "2024-01-01T00:00:00Z", "resourceOwner": "1"}},
+    {"code": 9, "message": 'Zoë "quoted" \u2028', "details": [{"@type": "t", "id": "X"}]},
+    [1, 2.5, -0.0, 1e300, None, True, False, "😀", {"": []}],
+    "plain",
+    2**70,
+    float("nan"),
+]
+
+
+@pytest.mark.parametrize("value", COMPACT_VALUES, ids=repr)
+def test_compact_json_writes_what_json_dumps_writes(value):
+    assert compact_json.ascii_bytes(value) == json.dumps(value, separators=(",", ":")).encode()
+    assert (
+        compact_json.utf8_bytes(value)
+        == json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    )
+
+
+def test_compact_json_refuses_what_json_dumps_refuses():
+    with pytest.raises(TypeError):
+        compact_json.ascii_bytes({"when": object()})
+
+
+def test_the_mock_s_own_message_types_take_the_compiled_path():
+    # Otherwise every test above would compare json_format with itself.
+    fallbacks = [d.full_name for d in _message_types() if protojson.compiled(d) is False]
+    assert fallbacks == []
+    from google.protobuf import struct_pb2
+
+    assert protojson.compiled(struct_pb2.Struct.DESCRIPTOR) is False
