@@ -19,7 +19,7 @@ from typing import Any
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server import contract
+from mock_server import contract, heap
 from mock_server.admin import DEFAULT_MAX_RESOURCES, WorldAdmin
 from mock_server.domain.commands import DEFAULT_PROFILE, PROFILES
 from mock_server.domain.instances import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_INSTANCES, Instances
@@ -106,6 +106,7 @@ class LazyApp:
             with self._lock:
                 if self._app is None:
                     self._app = self._build()
+                    heap.built_to_last()
         return self._app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

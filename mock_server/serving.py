@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import shutil
@@ -49,6 +48,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from mock_server import heap
 from mock_server.connection import TRANSPORT_KEY
 
 logger = logging.getLogger(__name__)
@@ -227,6 +227,73 @@ class H11Fallback(H11Protocol):
         _answer_and_close(self, GO_431 if too_large else GO_400)
 
 
+class _OneWritePerResponse:
+    """A request's transport that holds the response head uvicorn writes on
+    ``http.response.start`` until the body's first bytes, and writes both at once.
+
+    uvicorn writes head and body separately, so a small answer cost two send() calls and two
+    TCP segments (the socket has TCP_NODELAY), the largest single cost of a fast REST call.
+    The head waits for nothing else: the body follows it at once on the mock's own answers,
+    and a response that ends without body bytes (HEAD, an empty body) flushes it when it
+    completes. What is written before the response starts (``100 Continue``) goes out as is.
+    """
+
+    __slots__ = ("_transport", "_cycle", "_held", "_head_seen")
+
+    def __init__(self, transport: asyncio.Transport, cycle: Any) -> None:
+        self._transport = transport
+        self._cycle = cycle
+        self._held: bytes | None = None
+        self._head_seen = False
+
+    def write(self, data: bytes) -> None:
+        if self._held is not None:
+            data = self._held + data
+            self._held = None
+        elif not self._head_seen and self._cycle.response_started:
+            self._head_seen = True
+            self._held = data
+            return
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._transport.write(held)
+
+    def release(self) -> None:
+        # The cycle holds this writer: without the way back, both go by reference counting
+        # as soon as the connection moves on, instead of waiting for the collector.
+        self._cycle = _RESPONDED
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class _Responded:
+    response_started = True
+
+
+_RESPONDED = _Responded()
+
+
+def _write_each_response_once(cycle: Any) -> None:
+    writer = _OneWritePerResponse(cycle.transport, cycle)
+    cycle.transport = writer
+    completed = cycle.on_response
+
+    def on_response() -> None:
+        writer.flush()
+        writer.release()
+        completed()
+
+    cycle.on_response = on_response
+
+
 class OnePortProtocol(HttpToolsProtocol):
     """httptools for HTTP/1, native gRPC relayed to grpcio, h11 for heads httptools refuses."""
 
@@ -314,8 +381,11 @@ class OnePortProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         # httptools.parse_url refuses a URL over 64 KB (16-bit offsets) right here, which
         # makes this head one for h11: so the head is kept until it has been accepted.
+        previous = self.cycle
         super().on_headers_complete()
         self._head = None
+        if self.cycle is not previous and self.cycle is not None:
+            _write_each_response_once(self.cycle)
 
     def on_message_complete(self) -> None:
         self._between_messages = True
@@ -470,6 +540,7 @@ class LazyGrpcFront:
 
         module = await asyncio.to_thread(importlib.import_module, "mock_server.grpc_front.server")
         self._server, _ = await module.start_grpc_server(self.service, [self.backend.grpc_address])
+        heap.built_to_last()
 
     async def open(self) -> None:
         loop = asyncio.get_running_loop()
@@ -594,11 +665,8 @@ def serve(
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signum, on_signal, signum)
-        # What start-up built (modules, the spec, the world) lives as long as the process:
-        # frozen, the collector's full passes no longer walk it, which is most of the heap and
-        # of their pauses under load. (After the signal handlers: a SIGTERM is a clean exit.)
-        gc.collect()
-        gc.freeze()
+        # After the signal handlers: a SIGTERM during the collection is a clean exit.
+        heap.freeze_start_up()
         await server.serve(sockets=[sock])
 
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:

@@ -198,3 +198,21 @@ def test_a_failed_grpc_start_is_tried_again_on_the_next_connection(tmp_path) -> 
 
     asyncio.run(twice())
     assert len(attempts) == 2 and front.started
+
+
+def test_what_is_built_on_first_use_is_frozen_in_the_mock_s_own_process_only(monkeypatch):
+    from mock_server import app, heap
+
+    frozen: list[str] = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append("frozen"))
+    monkeypatch.setattr(heap, "_freezing", False)
+    # In a user's process (the in-process mock, the ASGI app): nothing is frozen.
+    assert app.LazyApp(lambda: "built").app == "built"
+    assert frozen == []
+    # In zitadel-mock's process, after start-up froze: connexion's app when it is first built.
+    heap.freeze_start_up()
+    assert frozen == ["frozen"]
+    lazy = app.LazyApp(lambda: "built")
+    assert frozen == ["frozen"]
+    assert lazy.app == "built" and lazy.app == "built"
+    assert frozen == ["frozen", "frozen"]  # once, when it was built
