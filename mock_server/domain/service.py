@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from mock_server import contract, status
 from mock_server.domain import errors
@@ -29,27 +28,30 @@ from mock_server.domain.world import Details, World
 from mock_server.faults import NO_EFFECT, Effect
 
 
-@dataclass(frozen=True)
-class CallMetadata:
+class CallMetadata(NamedTuple):
     """What the transport carries besides the message: ``authorization``, ``x-zitadel-orgid``
     and the host that selects the instance; ``transport`` is the front the call came by
     (rest, grpc-web, grpc; direct for a call on the service itself), for the journal."""
 
+    # Tuples rather than frozen dataclasses: built on every call, at a third of the cost.
     authorization: str | None = None
     org_id: str | None = None
     host: str | None = None
     transport: str = "direct"
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     """One call before it runs: its instance (None for an RPC the mock does not serve on a
-    host no instance has) and what the instance's faults decided for it."""
+    host no instance has), what the instance's faults decided for it, and when it came."""
 
     instance: Instance | None
-    effect: Effect = NO_EFFECT
-    at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    started: float = field(default_factory=time.monotonic)
+    effect: Effect
+    at: datetime
+    started: float
+
+    @classmethod
+    def now(cls, instance: Instance | None, effect: Effect = NO_EFFECT) -> Plan:
+        return cls(instance, effect, datetime.now(UTC), time.monotonic())
 
     @property
     def delay(self) -> float:
@@ -91,12 +93,12 @@ class LifecycleService:
             # grpc-go answers an unknown method before any interceptor: no instance is
             # needed, though the call is journaled on the one the host names, if any.
             try:
-                return Plan(self.instances.resolve(metadata.host))
+                return Plan.now(self.instances.resolve(metadata.host))
             except errors.ZitadelError:
-                return Plan(None)
+                return Plan.now(None)
         # The instance interceptor runs before authentication.
         instance = self.instances.resolve(metadata.host)
-        return Plan(instance, instance.faults.take(rpc_name))
+        return Plan.now(instance, instance.faults.take(rpc_name))
 
     def call(
         self,

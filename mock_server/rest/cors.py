@@ -28,6 +28,8 @@ ALLOWED_HEADERS = frozenset(
 )
 ALLOWED_METHODS = frozenset({"OPTIONS", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
 EXPOSED_HEADERS = "Location, Content-Length, Grpc-Status, Grpc-Message, Grpc-Status-Details-Bin"
+_EXPOSED = EXPOSED_HEADERS.encode()
+_VARY_ORIGIN = ((b"vary", b"Origin"),)
 
 
 def _requested_headers_allowed(value: str) -> bool:
@@ -51,21 +53,30 @@ class CorsMiddleware:
         if scope["type"] != "http" or self._exempt(scope["path"]):
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
-            await self._preflight(headers, send)
+        # One pass over the raw headers, as Headers would read them: the first Origin.
+        origin: bytes | None = None
+        asks_preflight = False
+        for name, value in scope["headers"]:
+            if name == b"origin":
+                if origin is None:
+                    origin = value
+            elif name == b"access-control-request-method":
+                asks_preflight = True
+        if asks_preflight and scope["method"] == "OPTIONS":
+            await self._preflight(Headers(scope=scope), send)
             return
-        origin = headers.get("origin", "")
+        added = _VARY_ORIGIN
+        if origin and scope["method"] in ALLOWED_METHODS:
+            added = (
+                *_VARY_ORIGIN,
+                (b"access-control-allow-origin", origin),
+                (b"access-control-allow-credentials", b"true"),
+                (b"access-control-expose-headers", _EXPOSED),
+            )
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                out = list(message.get("headers", []))
-                out.append((b"vary", b"Origin"))
-                if origin and scope["method"] in ALLOWED_METHODS:
-                    out.append((b"access-control-allow-origin", origin.encode("latin-1")))
-                    out.append((b"access-control-allow-credentials", b"true"))
-                    out.append((b"access-control-expose-headers", EXPOSED_HEADERS.encode()))
-                message = {**message, "headers": out}
+                message = {**message, "headers": [*message.get("headers", ()), *added]}
             await send(message)
 
         await self.app(scope, receive, send_with_cors)

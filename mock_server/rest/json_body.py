@@ -13,6 +13,7 @@ C decoder stays the fast path for the common case, a valid object: on that input
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -291,6 +292,7 @@ def read_first_value(data: bytes, max_depth: int = MAX_NESTING_DEPTH) -> FirstVa
             return FirstValue(start, i, members)
 
 
+@functools.cache
 def _json_name(proto_name: str) -> str:
     head, *rest = proto_name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
@@ -371,6 +373,8 @@ def decode_request_body(raw: bytes, string_fields: Iterable[str]) -> dict:
     Returns the JSON object (unknown fields included, the caller ignores them) or raises an
     InvalidArgument ZitadelError with the decoder's message.
     """
+    if raw == b"{}":
+        return {}  # what a client sends to every lifecycle RPC
     fields = list(string_fields)
     # Fast path: a valid UTF-8 body whose first value Python decodes to an object is one Go
     # decodes to the same object (same grammar, white space and string rules for objects).
