@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.protobuf import json_format
@@ -19,6 +19,7 @@ from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
+from mock_server import protojson as protojson_writer
 from mock_server.domain import errors
 from mock_server.domain.queries import (
     ACTION_STATES,
@@ -37,7 +38,6 @@ from mock_server.grpc_front.gen.zitadel import (
     org_pb2,
     user_pb2,
 )
-from mock_server.protojson import dumps as protojson_dumps
 
 _SERVICE = management_pb2.DESCRIPTOR.services_by_name["ManagementService"]
 # protojson's RecursionLimit is 10,000 nested messages; Python's stack holds far fewer, so the
@@ -57,7 +57,7 @@ def response_class(rpc_name: str) -> type[Message]:
 
 def request_fields(message: Message) -> dict[str, Any]:
     """A request message as the mapping the domain takes; unset fields are absent."""
-    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+    return protojson_writer.to_dict(message, proto_names=True)
 
 
 def _require_objects(descriptor: Descriptor, body: Any, where: str) -> None:
@@ -125,6 +125,19 @@ def field_names(rpc_name: str) -> frozenset[str]:
 
 # --- answers ------------------------------------------------------------------------------
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def set_timestamp(timestamp: Any, value: datetime) -> None:
+    """``timestamp.FromDatetime(value)`` (a naive value is UTC), without its pure-Python
+    struct_time round trip and range check: only an aware datetime within hours of year 1 or
+    10000 falls outside Timestamp's range, and its JSON then fails as it would have."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    delta = value - _EPOCH
+    timestamp.seconds = delta.days * 86_400 + delta.seconds
+    timestamp.nanos = delta.microseconds * 1000
+
 
 def _view_details(aggregate: Aggregate) -> object_pb2.ObjectDetails:
     """ToViewDetailsPb: sequence, both dates (when set) and the owner."""
@@ -132,9 +145,9 @@ def _view_details(aggregate: Aggregate) -> object_pb2.ObjectDetails:
         sequence=aggregate.sequence, resource_owner=aggregate.resource_owner
     )
     if aggregate.creation_date is not None:
-        details.creation_date.FromDatetime(aggregate.creation_date)
+        set_timestamp(details.creation_date, aggregate.creation_date)
     if aggregate.change_date is not None:
-        details.change_date.FromDatetime(aggregate.change_date)
+        set_timestamp(details.change_date, aggregate.change_date)
     return details
 
 
@@ -144,7 +157,7 @@ def _change_details(aggregate: Aggregate) -> object_pb2.ObjectDetails:
         sequence=aggregate.sequence, resource_owner=aggregate.resource_owner
     )
     if aggregate.change_date is not None:
-        details.change_date.FromDatetime(aggregate.change_date)
+        set_timestamp(details.change_date, aggregate.change_date)
     return details
 
 
@@ -183,7 +196,7 @@ def user_message(view: UserView) -> user_pb2.User:
     human.phone.phone = user.phone
     human.phone.is_phone_verified = user.phone_verified
     if user.password_changed is not None:
-        human.password_changed.FromDatetime(user.password_changed)
+        set_timestamp(human.password_changed, user.password_changed)
     return message
 
 
@@ -249,7 +262,7 @@ def user_grant_message(view: UserGrantView) -> user_pb2.UserGrant:
 def _list_details(page: Page) -> object_pb2.ListDetails:
     # ToListDetails: the processed sequence is never filled on current releases.
     details = object_pb2.ListDetails(total_result=page.total)
-    details.view_timestamp.FromDatetime(page.view_timestamp)
+    set_timestamp(details.view_timestamp, page.view_timestamp)
     return details
 
 
@@ -280,4 +293,4 @@ def read_response(rpc_name: str, view: Any) -> Message:
 
 def protojson(message: Message) -> bytes:
     """The gateway's JSON of a message: protojson's names and zero-value omission, compact."""
-    return protojson_dumps(message)
+    return protojson_writer.dumps(message)

@@ -1,5 +1,7 @@
 """protojson's JSON of a message (``json_format.MessageToDict``), compiled once per message type.
 
+Used for the gateway's answers and for the request fields the domain takes (proto names).
+
 ``json_format``'s printer decides every field's kind anew on each call, through a chain of
 descriptor lookups that made up a quarter of a REST read. :func:`to_dict` decides once per
 message type what each field becomes and then only walks ``ListFields()`` (the set fields, in
@@ -30,9 +32,12 @@ _INT32 = frozenset({FieldDescriptor.CPPTYPE_INT32, FieldDescriptor.CPPTYPE_UINT3
 _AS_STRING = frozenset({"google.protobuf.Timestamp", "google.protobuf.Duration"})
 
 
-def to_dict(message: Message) -> Any:
-    """``json_format.MessageToDict(message)``, with its default options."""
-    return _encoder(message.DESCRIPTOR)(message)
+def to_dict(message: Message, *, proto_names: bool = False) -> Any:
+    """``json_format.MessageToDict(message, preserving_proto_field_name=proto_names)``."""
+    try:
+        return _encoder(message.DESCRIPTOR, proto_names)(message)
+    except ValueError:  # a Timestamp or Duration out of range: json_format's own error
+        return json_format.MessageToDict(message, preserving_proto_field_name=proto_names)
 
 
 def dumps(message: Message) -> bytes:
@@ -42,16 +47,21 @@ def dumps(message: Message) -> bytes:
 
 def compiled(descriptor: Descriptor) -> bool:
     """Whether messages of ``descriptor`` are written here rather than by json_format."""
-    return _encoder(descriptor) is not json_format.MessageToDict
+    return _encoder(descriptor, False) is not _printed(False)
 
 
 @functools.cache
-def _encoder(descriptor: Descriptor) -> _Encode:
+def _printed(proto_names: bool) -> _Encode:
+    return functools.partial(json_format.MessageToDict, preserving_proto_field_name=proto_names)
+
+
+@functools.cache
+def _encoder(descriptor: Descriptor, proto_names: bool) -> _Encode:
     if descriptor.full_name in _AS_STRING:
-        return lambda message: message.ToJsonString()  # type: ignore[attr-defined]
-    plan = _plan(descriptor)
+        return _remembered_strings()
+    plan = _plan(descriptor, proto_names)
     if plan is None:
-        return json_format.MessageToDict
+        return _printed(proto_names)
 
     def encode(message: Message) -> dict[str, Any]:
         js: dict[str, Any] = {}
@@ -63,7 +73,31 @@ def _encoder(descriptor: Descriptor) -> _Encode:
     return encode
 
 
-def _plan(descriptor: Descriptor) -> dict[int, tuple[str, Callable[[Any], Any], bool]] | None:
+_REMEMBERED_STRINGS = 8192
+
+
+def _remembered_strings() -> Callable[[Any], str]:
+    # ToJsonString is pure Python (a range check, datetime arithmetic): the same dates and
+    # timeouts are read again and again, so their strings are remembered (a bounded number),
+    # one table per type.
+    strings: dict[tuple[int, int], str] = {}
+
+    def to_string(message: Any) -> str:
+        key = (message.seconds, message.nanos)
+        text = strings.get(key)
+        if text is None:
+            text = message.ToJsonString()
+            if len(strings) >= _REMEMBERED_STRINGS:
+                strings.clear()
+            strings[key] = text
+        return text
+
+    return to_string
+
+
+def _plan(
+    descriptor: Descriptor, proto_names: bool
+) -> dict[int, tuple[str, Callable[[Any], Any], bool]] | None:
     """Each field's JSON name, converter and whether it repeats; None when the printer's own
     rules are needed somewhere in the message."""
     if descriptor.full_name.startswith("google.protobuf."):
@@ -72,14 +106,15 @@ def _plan(descriptor: Descriptor) -> dict[int, tuple[str, Callable[[Any], Any], 
         return None  # an extension is written by its full name
     plan = {}
     for field in descriptor.fields:
-        convert = _converter(field)
+        convert = _converter(field, proto_names)
         if convert is None:
             return None
-        plan[field.number] = (field.json_name, convert, field.is_repeated)
+        name = field.name if proto_names else field.json_name
+        plan[field.number] = (name, convert, field.is_repeated)
     return plan
 
 
-def _converter(field: FieldDescriptor) -> Callable[[Any], Any] | None:
+def _converter(field: FieldDescriptor, proto_names: bool) -> Callable[[Any], Any] | None:
     cpp_type = field.cpp_type
     if cpp_type == FieldDescriptor.CPPTYPE_MESSAGE:
         message_type = field.message_type
@@ -89,7 +124,7 @@ def _converter(field: FieldDescriptor) -> Callable[[Any], Any] | None:
             message_type.full_name not in _AS_STRING
         ):
             return None
-        return lambda value: _encoder(message_type)(value)
+        return lambda value: _encoder(message_type, proto_names)(value)
     if cpp_type == FieldDescriptor.CPPTYPE_ENUM:
         return _enum_converter(field.enum_type)
     if cpp_type == FieldDescriptor.CPPTYPE_STRING:

@@ -104,6 +104,10 @@ def _same_as_json_format(message: Message) -> None:
     # Bytes: the keys in the order the printer writes them, at every level.
     reference = json.dumps(expected, separators=(",", ":"), ensure_ascii=False).encode()
     assert protojson.dumps(message) == reference
+    # With proto names, as the domain takes a request's fields.
+    by_proto_name = json_format.MessageToDict(message, preserving_proto_field_name=True)
+    given = protojson.to_dict(message, proto_names=True)
+    assert json.dumps(given, ensure_ascii=False) == json.dumps(by_proto_name, ensure_ascii=False)
 
 
 @pytest.mark.parametrize("descriptor", _message_types(), ids=lambda d: d.full_name)
@@ -185,3 +189,38 @@ def test_the_mock_s_own_message_types_take_the_compiled_path():
     from google.protobuf import struct_pb2
 
     assert protojson.compiled(struct_pb2.Struct.DESCRIPTOR) is False
+
+
+def test_a_timestamp_out_of_range_fails_as_json_format_fails():
+    from google.protobuf import timestamp_pb2
+
+    answer = action_pb2.Action(id="1")
+    answer.details.change_date.CopyFrom(timestamp_pb2.Timestamp(seconds=2**62))
+    with pytest.raises(json_format.SerializeToJsonError):
+        json_format.MessageToDict(answer)
+    with pytest.raises(json_format.SerializeToJsonError):
+        protojson.to_dict(answer)
+    with pytest.raises(json_format.SerializeToJsonError):
+        protojson.to_dict(answer, proto_names=True)
+
+
+def test_set_timestamp_is_from_datetime():
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from google.protobuf import timestamp_pb2
+
+    rng = random.Random(5)
+    zones = [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(-timedelta(hours=8)), None]
+    for _ in range(2000):
+        value = datetime(
+            rng.randint(1, 9999), rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23),
+            rng.randint(0, 59), rng.randint(0, 59), rng.randrange(10**6), tzinfo=rng.choice(zones),
+        )  # fmt: skip
+        try:
+            expected = timestamp_pb2.Timestamp()
+            expected.FromDatetime(value)
+        except (ValueError, OverflowError):
+            continue  # an offset pushing year 1 or 9999 out of Timestamp's range
+        given = timestamp_pb2.Timestamp()
+        messages.set_timestamp(given, value)
+        assert (given.seconds, given.nanos) == (expected.seconds, expected.nanos), value

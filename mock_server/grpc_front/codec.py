@@ -112,7 +112,7 @@ def object_details(rpc_name: str, details: Details) -> object_pb2.ObjectDetails:
     # The spec names the one date field each RPC fills (creationDate for the action RPCs).
     camel = contract.rpcs()[rpc_name].date_field
     date_field = object_pb2.ObjectDetails.DESCRIPTOR.fields_by_camelcase_name[camel].name
-    getattr(message, date_field).FromDatetime(details.event_date)
+    messages.set_timestamp(getattr(message, date_field), details.event_date)
     return message
 
 

@@ -88,6 +88,21 @@ def frame(flag: int, payload: bytes) -> bytes:
 
 def trailer_frame(error: ZitadelError | None) -> bytes:
     if error is None:
+        return _OK_TRAILER
+    # The same few errors come again and again (an action already inactive, a missing
+    # token): their trailers are remembered, a bounded number of them.
+    key = (error.code, error.text, error.error_id)
+    trailer = _ERROR_TRAILERS.get(key)
+    if trailer is None:
+        trailer = _trailer(error)
+        if len(_ERROR_TRAILERS) >= _REMEMBERED_TRAILERS:
+            _ERROR_TRAILERS.clear()
+        _ERROR_TRAILERS[key] = trailer
+    return trailer
+
+
+def _trailer(error: ZitadelError | None) -> bytes:
+    if error is None:
         lines = ["grpc-status:0", "grpc-message:"]
     else:
         lines = [
@@ -100,6 +115,11 @@ def trailer_frame(error: ZitadelError | None) -> bytes:
             encoded = base64.b64encode(details).rstrip(b"=").decode("ascii")
             lines.append(f"{codec.STATUS_DETAILS_KEY}:{encoded}")
     return frame(TRAILER_FLAG, "".join(f"{line}\r\n" for line in lines).encode("ascii"))
+
+
+_OK_TRAILER = _trailer(None)
+_ERROR_TRAILERS: dict[tuple, bytes] = {}
+_REMEMBERED_TRAILERS = 1024
 
 
 def decode_text_body(body: bytes) -> bytes:
@@ -183,7 +203,8 @@ class GrpcWebApp:
             rpc_name, request, metadata = self._decode(scope["path"], headers, wire, body)
             # Injected latency is awaited, never slept: the event loop serves other calls.
             plan = self.service.plan(rpc_name, metadata)
-            await codec.wait_out(plan)
+            if plan.delay:
+                await codec.wait_out(plan)
             try:
                 response = codec.invoke(self.service, rpc_name, request, metadata, plan)
             except ConnectionDropped as dropped:
@@ -234,7 +255,7 @@ class GrpcWebApp:
             raise _failure(Code.UNIMPLEMENTED, f"malformed method name: {path!r}")
         if service_name != codec.SERVICE_NAME:
             raise _failure(Code.UNIMPLEMENTED, f"unknown service {service_name}")
-        metadata = codec.metadata_from_pairs(headers.items(), transport="grpc-web")
+        metadata = codec.metadata_from_asgi(headers.raw, transport="grpc-web")
         request_class = codec.request_class(rpc_name)
         if request_class is None:
             # Not one of the eight: the domain words the UNIMPLEMENTED, as on native gRPC.
