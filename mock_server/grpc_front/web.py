@@ -90,14 +90,15 @@ def trailer_frame(error: ZitadelError | None) -> bytes:
     if error is None:
         return _OK_TRAILER
     # The same few errors come again and again (an action already inactive, a missing
-    # token): their trailers are remembered, a bounded number of them.
+    # token): their trailers are remembered, a bounded number of short ones.
     key = (error.code, error.text, error.error_id)
     trailer = _ERROR_TRAILERS.get(key)
     if trailer is None:
         trailer = _trailer(error)
-        if len(_ERROR_TRAILERS) >= _REMEMBERED_TRAILERS:
-            _ERROR_TRAILERS.clear()
-        _ERROR_TRAILERS[key] = trailer
+        if len(error.text) <= _REMEMBERED_TEXT_LENGTH:
+            if len(_ERROR_TRAILERS) >= _REMEMBERED_TRAILERS:
+                _ERROR_TRAILERS.clear()
+            _ERROR_TRAILERS[key] = trailer
     return trailer
 
 
@@ -120,6 +121,7 @@ def _trailer(error: ZitadelError | None) -> bytes:
 _OK_TRAILER = _trailer(None)
 _ERROR_TRAILERS: dict[tuple, bytes] = {}
 _REMEMBERED_TRAILERS = 1024
+_REMEMBERED_TEXT_LENGTH = 512
 
 
 def decode_text_body(body: bytes) -> bytes:

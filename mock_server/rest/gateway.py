@@ -130,12 +130,32 @@ async def send_error(
     send: Send, error: errors.ZitadelError, *, http_status: int | None = None
 ) -> None:
     """The envelope of ``error`` as a raw ASGI response, for code that runs before connexion."""
-    body = compact_json(status.envelope(error))
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-    headers += [(k.lower().encode(), v.encode()) for k, v in status.http_headers(error).items()]
+    body, headers = _error_answer(error)
     code = http_status if http_status is not None else status.http_status(error)
-    await send({"type": "http.response.start", "status": code, "headers": headers})
+    await send({"type": "http.response.start", "status": code, "headers": list(headers)})
     await send({"type": "http.response.body", "body": body})
+
+
+def _error_answer(error: errors.ZitadelError) -> tuple[bytes, tuple]:
+    # The same few errors come again and again (an action already inactive, a missing token):
+    # their bodies and headers are remembered, a bounded number of short ones.
+    key = (error.code, error.text, error.error_id)
+    answer = _ERROR_ANSWERS.get(key)
+    if answer is None:
+        body = compact_json(status.envelope(error))
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        headers += [(k.lower().encode(), v.encode()) for k, v in status.http_headers(error).items()]
+        answer = (body, tuple(headers))
+        if len(error.text) <= _REMEMBERED_TEXT_LENGTH:
+            if len(_ERROR_ANSWERS) >= _REMEMBERED_ERRORS:
+                _ERROR_ANSWERS.clear()
+            _ERROR_ANSWERS[key] = answer
+    return answer
+
+
+_ERROR_ANSWERS: dict[tuple, tuple[bytes, tuple]] = {}
+_REMEMBERED_ERRORS = 1024
+_REMEMBERED_TEXT_LENGTH = 512
 
 
 def log_unexpected(exc: Exception) -> None:
