@@ -870,6 +870,64 @@ def run_startup(start_fns: dict[str, Callable[[], Server]], runs: int) -> None:
     print(table(["server", "start-up s", "idle RSS MB"], rows), flush=True)
 
 
+def in_process_toggle_us(fixture: Path | None, calls: int = 2000, rounds: int = 3) -> float:
+    """Best of ``rounds``: µs of CPU per toggle through the whole ASGI app of a mock on this
+    world, called in this process without sockets (no server, kernel or load generator on
+    the machine's two cores: the figure that shows whether cost grows with the world)."""
+    from mock_server.app import create_mock
+
+    mock = create_mock(fixtures=str(fixture) if fixture else None)
+    world = mock.service.world
+    owner = world.users[world.tokens[TOKEN].user_id].org_id
+    action = next(a for a in world.actions.values() if a.resource_owner == owner)
+    path = f"/management/v1/actions/{action.id}"
+    headers = [
+        (b"host", b"127.0.0.1"),
+        (b"authorization", f"Bearer {TOKEN}".encode()),
+        (b"content-type", b"application/json"),
+    ]
+    scopes = [
+        {"type": "http", "method": "POST", "path": f"{path}/{verb}", "raw_path": b"",
+         "query_string": b"", "headers": headers, "http_version": "1.1", "scheme": "http",
+         "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "root_path": ""}
+        for verb in ("_deactivate", "_deactivate", "_reactivate", "_reactivate")
+    ]  # fmt: skip
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    statuses: Counter = Counter()
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            statuses[message["status"]] += 1
+
+    async def run(n: int) -> None:
+        for i in range(n):
+            await mock.app(scopes[i % 4], receive, send)
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(run(calls // 4))  # warm: every path matched once
+        if set(statuses) != {200, 400}:  # a figure of failing calls would measure nothing
+            raise RuntimeError(f"the toggle mix answered {dict(statuses)}")
+        best = float("inf")
+        for _ in range(rounds):
+            started = time.process_time()
+            loop.run_until_complete(run(calls))
+            best = min(best, (time.process_time() - started) / calls * 1e6)
+    finally:
+        loop.close()
+    return best
+
+
+def _in_process_toggle_us(fixture: Path | None) -> float:
+    # In a process of its own: a large world must not stay in this one.
+    argv = [sys.executable, str(Path(__file__).resolve())]
+    argv += ["--in-process-toggle", str(fixture or "")]
+    return float(subprocess.run(argv, check=True, capture_output=True, text=True).stdout)
+
+
 def run_world_sizes(sizes: list[int], load, args) -> None:
     concurrency = 16 if 16 in args.concurrency else args.concurrency[-1]
     print(
@@ -878,10 +936,10 @@ def run_world_sizes(sizes: list[int], load, args) -> None:
         f"{args.fixture_format.upper()} fixture files)\n"
     )
     header = ["resources", "fixture MB", "start-up s", "idle RSS MB", "B/resource"]
-    header += ["toggle rps", "CPU µs/req", "vs default"]
-    widths = [9, 10, 10, 11, 10, 10, 10, 10]
+    header += ["toggle rps", "CPU µs/req", "vs default", "in-process µs", "vs default"]
+    widths = [9, 10, 10, 11, 10, 10, 10, 10, 13, 10]
     print(table(header, [], widths), flush=True)
-    baseline_rss = baseline_cpu = 0.0
+    baseline_rss = baseline_cpu = baseline_in_process = 0.0
     with tempfile.TemporaryDirectory(prefix="zitadel-bench-") as scratch:
         for size in [0, *sizes]:
             fixture = None
@@ -905,12 +963,15 @@ def run_world_sizes(sizes: list[int], load, args) -> None:
                 )
             finally:
                 server.stop()
+            in_process = _in_process_toggle_us(fixture)
             if not size:
-                baseline_rss, baseline_cpu = rss, block.cpu_us
+                baseline_rss, baseline_cpu, baseline_in_process = rss, block.cpu_us, in_process
             per_resource = f"{(rss - baseline_rss) / size:,.0f}" if size else "-"
             row = [f"{size:,}" if size else "default", size_mb, f"{server.startup_s:.2f}"]
             row += [f"{rss / 2**20:.1f}", per_resource, f"{block.rps:,.0f}"]
             row += [f"{block.cpu_us:,.0f}", _ratio(block.cpu_us, baseline_cpu) if size else "1.00"]
+            row += [f"{in_process:.1f}"]
+            row += [_ratio(in_process, baseline_in_process) if size else "1.00"]
             print(table_row(row, widths, header), flush=True)
 
 
@@ -988,6 +1049,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--no-install", action="store_true", help="leave Prism out unless already in the cache"
     )
     parser.add_argument("--serve-starlette", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--in-process-toggle", metavar="FIXTURE", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     quick = args.quick
     args.duration = args.duration or (1.0 if quick else 5.0)
@@ -1006,6 +1068,10 @@ _TITLES = {"mock": "mock", "prism": f"Prism {PRISM_VERSION}", "starlette": "plai
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.in_process_toggle is not None:
+        fixture = Path(args.in_process_toggle) if args.in_process_toggle else None
+        print(f"{in_process_toggle_us(fixture):.2f}")
+        return 0
     if args.serve_starlette:
         serve_starlette(args.serve_starlette)
         return 0

@@ -109,6 +109,25 @@ def test_a_generated_fixture_file_loads_into_the_mock(tmp_path, suffix):
         server.stop()
 
 
+def test_the_in_process_figure_toggles_through_the_whole_app(tmp_path):
+    fixture = tmp_path / "world.json"
+    bench.write_fixture(fixture, 1000)
+    # In its own process, as the world-size table runs it, for the default world and a file.
+    assert bench._in_process_toggle_us(None) > 0
+    assert bench._in_process_toggle_us(fixture) > 0
+
+
+def test_the_in_process_figure_refuses_to_measure_failing_calls(monkeypatch):
+    from mock_server.domain import errors, service
+
+    def refuse(*_args):
+        raise errors.unauthenticated("Errors.Token.Invalid", "AUTH-7fs1e")
+
+    monkeypatch.setattr(service, "authorize", refuse)
+    with pytest.raises(RuntimeError, match="401"):
+        bench.in_process_toggle_us(None, calls=8, rounds=1)
+
+
 def test_plain_starlette_answers_every_path_with_fixed_json():
     server = bench.start_starlette()
     try:
