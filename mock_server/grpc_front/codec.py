@@ -10,10 +10,12 @@ sends as ``grpc-status-details-bin``. No behaviour lives here.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Iterable
 
 from google.protobuf import any_pb2
+from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 from google.rpc import status_pb2
@@ -52,7 +54,12 @@ def request_class(rpc_name: str) -> type[Message] | None:
 
 def fields_of(request: Message) -> dict[str, str]:
     """Every field of a request, unset ones as "", keyed by proto field name."""
-    return {field.name: getattr(request, field.name) for field in request.DESCRIPTOR.fields}
+    return {name: getattr(request, name) for name in _field_names(request.DESCRIPTOR)}
+
+
+@functools.cache
+def _field_names(descriptor: Descriptor) -> tuple[str, ...]:
+    return tuple(field.name for field in descriptor.fields)
 
 
 def metadata_from_pairs(
@@ -109,11 +116,15 @@ def object_details(rpc_name: str, details: Details) -> object_pb2.ObjectDetails:
     message = object_pb2.ObjectDetails(
         sequence=details.sequence, resource_owner=details.resource_owner
     )
+    messages.set_timestamp(getattr(message, _date_field(rpc_name)), details.event_date)
+    return message
+
+
+@functools.cache
+def _date_field(rpc_name: str) -> str:
     # The spec names the one date field each RPC fills (creationDate for the action RPCs).
     camel = contract.rpcs()[rpc_name].date_field
-    date_field = object_pb2.ObjectDetails.DESCRIPTOR.fields_by_camelcase_name[camel].name
-    messages.set_timestamp(getattr(message, date_field), details.event_date)
-    return message
+    return object_pb2.ObjectDetails.DESCRIPTOR.fields_by_camelcase_name[camel].name
 
 
 def response_message(rpc_name: str, details: Details) -> Message:
