@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -191,3 +192,12 @@ def test_the_readme_bench_commands_parse():
         assert args.duration > 0 and args.repetitions >= 1 and args.workloads
     quick = bench.parse_args(["--quick"])
     assert (quick.duration, quick.repetitions, quick.world_sizes) == (1.0, 1, [1000])
+
+
+def test_the_performance_note_s_bench_commands_parse():
+    note = (Path(__file__).resolve().parents[1] / "docs" / "performance.md").read_text("utf-8")
+    found = re.findall(r"python bench/bench_side_by_side\.py([^`\n]*)", note)
+    assert len(found) >= 3
+    for arguments in found:
+        args = bench.parse_args(shlex.split(arguments))
+        assert args.duration is None or args.duration > 0
