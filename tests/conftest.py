@@ -9,7 +9,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import httpx
+import hypothesis
 import pytest
+
+# Under CI (CI=true and the like) Hypothesis loads its "ci" profile, which derandomizes: the
+# conformance suite's stateful phase then sends about 60 % more requests per run and the fault
+# corpus, thirty suites in this process, takes twice as long. These tests draw afresh on every
+# run, as on a developer's machine, and keep the profile's other settings (no deadline, no
+# database); the suite's own behaviour under CI is left as Hypothesis makes it.
+hypothesis.settings.register_profile(
+    "repository-tests", hypothesis.settings(hypothesis.settings.default, derandomize=False)
+)
+hypothesis.settings.load_profile("repository-tests")
 
 # Its assert helpers then explain their failures like test code does.
 pytest.register_assert_rewrite("rest_support")
