@@ -126,16 +126,21 @@ def field_names(rpc_name: str) -> frozenset[str]:
 # --- answers ------------------------------------------------------------------------------
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Timestamp's range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z.
+_MIN_TIMESTAMP_SECONDS = -62_135_596_800
+_MAX_TIMESTAMP_SECONDS = 253_402_300_799
 
 
 def set_timestamp(timestamp: Any, value: datetime) -> None:
     """``timestamp.FromDatetime(value)`` (a naive value is UTC), without its pure-Python
-    struct_time round trip and range check: only an aware datetime within hours of year 1 or
-    10000 falls outside Timestamp's range, and its JSON then fails as it would have."""
+    struct_time round trip; a date outside Timestamp's range fails as FromDatetime fails."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     delta = value - _EPOCH
-    timestamp.seconds = delta.days * 86_400 + delta.seconds
+    seconds = delta.days * 86_400 + delta.seconds
+    if not _MIN_TIMESTAMP_SECONDS <= seconds <= _MAX_TIMESTAMP_SECONDS:
+        timestamp.FromDatetime(value)  # raises its own error, as before
+    timestamp.seconds = seconds
     timestamp.nanos = delta.microseconds * 1000
 
 

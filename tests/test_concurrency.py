@@ -187,3 +187,23 @@ def test_the_event_log_is_bounded_while_sequences_keep_counting() -> None:
     assert len(world.events) == EVENT_LOG_LIMIT
     assert org.sequence == EVENT_LOG_LIMIT + 500
     assert world.events[-1].sequence == org.sequence
+
+
+def test_the_event_log_reads_while_another_thread_pushes() -> None:
+    world = World()
+    org = Org(id="1", resource_owner="1", name="Loop")
+    done = threading.Event()
+
+    def push() -> None:
+        while not done.is_set():
+            with world.lock:
+                world.push(org, "org.deactivated")
+
+    pusher = threading.Thread(target=push)
+    pusher.start()
+    try:
+        seen = [len(world.events) for _ in range(300)]  # a snapshot each, never a torn copy
+    finally:
+        done.set()
+        pusher.join()
+    assert seen == sorted(seen) and seen[-1] > 0

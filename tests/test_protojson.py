@@ -216,11 +216,16 @@ def test_set_timestamp_is_from_datetime():
             rng.randint(1, 9999), rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23),
             rng.randint(0, 59), rng.randint(0, 59), rng.randrange(10**6), tzinfo=rng.choice(zones),
         )  # fmt: skip
+        expected, given = timestamp_pb2.Timestamp(), timestamp_pb2.Timestamp()
         try:
-            expected = timestamp_pb2.Timestamp()
             expected.FromDatetime(value)
-        except (ValueError, OverflowError):
-            continue  # an offset pushing year 1 or 9999 out of Timestamp's range
-        given = timestamp_pb2.Timestamp()
+        except (ValueError, OverflowError) as refused:
+            # An offset pushing year 1 or 9999 out of Timestamp's range: refused alike.
+            with pytest.raises(type(refused)):
+                messages.set_timestamp(given, value)
+            continue
         messages.set_timestamp(given, value)
         assert (given.seconds, given.nanos) == (expected.seconds, expected.nanos), value
+    edge = datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1)))  # 0000-12-31 in UTC
+    with pytest.raises(OverflowError):
+        messages.set_timestamp(timestamp_pb2.Timestamp(), edge)

@@ -213,8 +213,10 @@ class World:
 
     @property
     def events(self) -> list[Event]:
-        """The latest events (at most EVENT_LOG_LIMIT), oldest first."""
-        return [Event._make(entry) for entry in self._event_log]
+        """The latest events (at most EVENT_LOG_LIMIT), oldest first: a snapshot."""
+        # tuple() copies the deque in one step the interpreter does not interrupt, so a call
+        # pushing an event on another thread meanwhile cannot break the copy.
+        return [Event._make(entry) for entry in tuple(self._event_log)]
 
     @property
     def read_lag(self) -> float:

@@ -79,11 +79,11 @@ _ASGI_METADATA_KEYS = {key.encode(): key for key in _METADATA_KEYS}
 
 
 def metadata_from_asgi(headers: Iterable[tuple[bytes, bytes]], transport: str) -> CallMetadata:
-    """:func:`metadata_from_pairs` over an ASGI scope's raw headers, whose names the server
-    has already lower-cased: the same metadata without decoding every header first."""
+    """:func:`metadata_from_pairs` over an ASGI scope's raw headers: the same metadata without
+    decoding every header first. (Servers lower-case the names; a scope built by hand need not.)"""
     found: dict[str, str] = {}
     for raw_key, value in headers:
-        key = _ASGI_METADATA_KEYS.get(raw_key)
+        key = _ASGI_METADATA_KEYS.get(raw_key.lower())
         if key is not None and key not in found:
             found[key] = value.decode("latin-1")
     return _metadata(found, transport)
