@@ -22,6 +22,7 @@ from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
+from mock_server.bounded import BoundedMemory
 from mock_server.compact_json import utf8_bytes
 
 _Encode = Callable[[Message], Any]
@@ -78,18 +79,15 @@ _REMEMBERED_STRINGS = 8192
 
 def _remembered_strings() -> Callable[[Any], str]:
     # ToJsonString is pure Python (a range check, datetime arithmetic): the same dates and
-    # timeouts are read again and again, so their strings are remembered (a bounded number),
-    # one table per type.
-    strings: dict[tuple[int, int], str] = {}
+    # timeouts are read again and again, so their strings are remembered, one memory per type.
+    strings: BoundedMemory[str] = BoundedMemory(_REMEMBERED_STRINGS)
 
     def to_string(message: Any) -> str:
         key = (message.seconds, message.nanos)
         text = strings.get(key)
         if text is None:
             text = message.ToJsonString()
-            if len(strings) >= _REMEMBERED_STRINGS:
-                strings.clear()
-            strings[key] = text
+            strings.put(key, text)
         return text
 
     return to_string

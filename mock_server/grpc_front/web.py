@@ -28,7 +28,7 @@ from google.protobuf.message import DecodeError, Message
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
-from mock_server import connection, status
+from mock_server import bounded, connection, status
 from mock_server.domain.errors import Code, ZitadelError
 from mock_server.domain.service import CallMetadata, LifecycleService
 from mock_server.faults import ConnectionDropped
@@ -87,19 +87,7 @@ def frame(flag: int, payload: bytes) -> bytes:
 
 
 def trailer_frame(error: ZitadelError | None) -> bytes:
-    if error is None:
-        return _OK_TRAILER
-    # The same few errors come again and again (an action already inactive, a missing
-    # token): their trailers are remembered, a bounded number of short ones.
-    key = (error.code, error.text, error.error_id)
-    trailer = _ERROR_TRAILERS.get(key)
-    if trailer is None:
-        trailer = _trailer(error)
-        if len(error.text) <= _REMEMBERED_TEXT_LENGTH:
-            if len(_ERROR_TRAILERS) >= _REMEMBERED_TRAILERS:
-                _ERROR_TRAILERS.clear()
-            _ERROR_TRAILERS[key] = trailer
-    return trailer
+    return _OK_TRAILER if error is None else _error_trailer(error)
 
 
 def _trailer(error: ZitadelError | None) -> bytes:
@@ -119,9 +107,7 @@ def _trailer(error: ZitadelError | None) -> bytes:
 
 
 _OK_TRAILER = _trailer(None)
-_ERROR_TRAILERS: dict[tuple, bytes] = {}
-_REMEMBERED_TRAILERS = 1024
-_REMEMBERED_TEXT_LENGTH = 512
+_error_trailer = bounded.per_error(_trailer)
 
 
 def decode_text_body(body: bytes) -> bytes:

@@ -26,6 +26,7 @@ from starlette.routing import compile_path
 from starlette.types import Receive, Scope, Send
 
 from mock_server import contract
+from mock_server.bounded import BoundedMemory
 from mock_server.domain import errors
 from mock_server.domain.service import LifecycleService
 from mock_server.http_body import BodyTooLarge, ClientDisconnected, read_body
@@ -57,7 +58,9 @@ class RestDispatch:
             self.routes.setdefault(rpc.method, []).append(
                 (pattern.match, convertors, Route(service, rpc))
             )
-        self._matched: dict[tuple[str, str], tuple[Route, dict[str, str]]] = {}
+        self._matched: BoundedMemory[tuple[Route, dict[str, str]]] = BoundedMemory(
+            _REMEMBERED_PATHS
+        )
 
     def match(self, scope: Scope) -> tuple[Route, dict[str, str]] | None:
         """The route and path values of a management request, or None for connexion."""
@@ -68,11 +71,8 @@ class RestDispatch:
             return found
         found = self._match(*key)
         if found is not None and len(path) <= _REMEMBERED_PATH_LENGTH:
-            # A client's paths repeat (one resource toggled, read, toggled); bounded, since
-            # any client can send ever new ones.
-            if len(self._matched) >= _REMEMBERED_PATHS:
-                self._matched.clear()
-            self._matched[key] = found
+            # A client's paths repeat (one resource toggled, read, toggled).
+            self._matched.put(key, found)
         return found
 
     def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server import contract, status
+from mock_server import bounded, contract, status
 from mock_server.compact_json import ascii_bytes as compact_json_bytes
 from mock_server.domain import errors
 from mock_server.http_body import BodyTooLarge, ClientDisconnected, read_body
@@ -136,26 +136,14 @@ async def send_error(
     await send({"type": "http.response.body", "body": body})
 
 
-def _error_answer(error: errors.ZitadelError) -> tuple[bytes, tuple]:
-    # The same few errors come again and again (an action already inactive, a missing token):
-    # their bodies and headers are remembered, a bounded number of short ones.
-    key = (error.code, error.text, error.error_id)
-    answer = _ERROR_ANSWERS.get(key)
-    if answer is None:
-        body = compact_json(status.envelope(error))
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-        headers += [(k.lower().encode(), v.encode()) for k, v in status.http_headers(error).items()]
-        answer = (body, tuple(headers))
-        if len(error.text) <= _REMEMBERED_TEXT_LENGTH:
-            if len(_ERROR_ANSWERS) >= _REMEMBERED_ERRORS:
-                _ERROR_ANSWERS.clear()
-            _ERROR_ANSWERS[key] = answer
-    return answer
+def _build_error_answer(error: errors.ZitadelError) -> tuple[bytes, tuple]:
+    body = compact_json(status.envelope(error))
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    headers += [(k.lower().encode(), v.encode()) for k, v in status.http_headers(error).items()]
+    return body, tuple(headers)
 
 
-_ERROR_ANSWERS: dict[tuple, tuple[bytes, tuple]] = {}
-_REMEMBERED_ERRORS = 1024
-_REMEMBERED_TEXT_LENGTH = 512
+_error_answer = bounded.per_error(_build_error_answer)
 
 
 def log_unexpected(exc: Exception) -> None:
