@@ -264,7 +264,8 @@ class _OneWritePerResponse:
     def release(self) -> None:
         # The cycle holds this writer: without the way back, both go by reference counting
         # as soon as the connection moves on, instead of waiting for the collector.
-        self._cycle = _RESPONDED
+        self._head_seen = True  # nothing more to hold, so the cycle is never asked again
+        self._cycle = None
 
     def close(self) -> None:
         self.flush()
@@ -272,13 +273,6 @@ class _OneWritePerResponse:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
-
-
-class _Responded:
-    response_started = True
-
-
-_RESPONDED = _Responded()
 
 
 def _write_each_response_once(cycle: Any) -> None:
