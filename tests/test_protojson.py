@@ -8,7 +8,9 @@ once encoded; so must the compact JSON writer against ``json.dumps``.
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import random
 from collections.abc import Iterator
 
@@ -21,25 +23,20 @@ from google.protobuf.message_factory import GetMessageClass
 from mock_server import compact_json, messages, protojson
 from mock_server.domain.service import CallMetadata, LifecycleService
 from mock_server.fixtures import build_world
-from mock_server.grpc_front.gen.zitadel import (
-    action_pb2,
-    management_pb2,
-    message_pb2,
-    object_pb2,
-    org_pb2,
-    user_pb2,
-)
+from mock_server.grpc_front import gen
+from mock_server.grpc_front.gen.zitadel import action_pb2, user_pb2
 
-MODULES = (action_pb2, management_pb2, message_pb2, object_pb2, org_pb2, user_pb2)
 TEXTS = ("", "a", "Zoë", "日本語", 'quote " and \\ back', "line\nbreak", "\u2028", "😀")
 
 
 def _message_types() -> list[Descriptor]:
-    return [
-        descriptor
-        for module in MODULES
-        for descriptor in module.DESCRIPTOR.message_types_by_name.values()
-    ]
+    """Every message type of every generated module the mock ships."""
+    found: list[Descriptor] = []
+    for module_info in pkgutil.walk_packages(gen.__path__, gen.__name__ + "."):
+        if module_info.name.endswith("_pb2"):
+            module = importlib.import_module(module_info.name)
+            found += module.DESCRIPTOR.message_types_by_name.values()
+    return found
 
 
 def _scalar(field: FieldDescriptor, rng: random.Random):
