@@ -436,44 +436,42 @@ def _run(
     except (FixtureError, OSError) as exc:
         print(f"zitadel-mock: cannot load fixtures: {exc}", file=sys.stderr)
         return 2
-    with contextlib.ExitStack() as stack:
-        grpc_front, grpc_target = None, None
-        http_port = sock.getsockname()[1]
-        if not args.no_grpc:
-            listeners = [] if grpc_sock is None else [grpc_sock]
-            private = stack.enter_context(serving.private_grpc_backend())
-            grpc_front = serving.LazyGrpcFront(mock.service, private, listeners)
-            grpc_target = grpc_address(args.host, http_port)
-        base_url = f"http://{grpc_address(args.host, http_port)}"
-        banner = describe(
-            mock.world,
-            base_url,
-            args.profile,
-            control,
-            grpc_target,
-            grpc_extra=grpc_extra,
-            control_token=control_token,
-            faults=mock.instances.default.faults.to_json(),
-            fixtures=args.fixtures,
-        )
-        print(banner, flush=True)
-        serving.serve(
-            mock.app,
-            sock,
-            grpc_servers=[grpc_front] if grpc_front is not None else [],
-            grpc_backend=grpc_front.backend if grpc_front is not None else None,
-            grace=args.shutdown_grace,
-            read_timeout=args.read_timeout or None,
-            keep_alive=args.keep_alive,
-            log_level=args.log_level,
-            access_log=args.access_log,
-        )
+    grpc_front, grpc_target = None, None
+    http_port = sock.getsockname()[1]
+    if not args.no_grpc:
+        from mock_server.grpc_front.server import GrpcFront
+
+        grpc_front = GrpcFront(mock.service, [] if grpc_sock is None else [grpc_sock])
+        grpc_target = grpc_address(args.host, http_port)
+    base_url = f"http://{grpc_address(args.host, http_port)}"
+    banner = describe(
+        mock.world,
+        base_url,
+        args.profile,
+        control,
+        grpc_target,
+        grpc_extra=grpc_extra,
+        control_token=control_token,
+        faults=mock.instances.default.faults.to_json(),
+        fixtures=args.fixtures,
+    )
+    print(banner, flush=True)
+    serving.serve(
+        mock.app,
+        sock,
+        grpc_front=grpc_front,
+        grace=args.shutdown_grace,
+        read_timeout=args.read_timeout or None,
+        keep_alive=args.keep_alive,
+        log_level=args.log_level,
+        access_log=args.access_log,
+    )
     return 0
 
 
 def _grpc_port(args: argparse.Namespace) -> tuple[socket.socket | None, str | None]:
-    """gRPC's own port, listened here and relayed (grpcio starts at the first call), or None
-    when only the default port is busy; an explicit busy port raises OSError."""
+    """gRPC's own port, listened here and served by the native gRPC front, or None when only
+    the default port is busy; an explicit busy port raises OSError."""
     port = DEFAULT_GRPC_PORT if args.grpc_port is None else args.grpc_port
     try:
         sock = _listen(args.host, port)

@@ -1,11 +1,11 @@
 """The collector in the mock's own process (``zitadel-mock``): what is built to last is frozen.
 
 A full collection walks every tracked object, so what start-up built (modules, the spec, the
-world) and what is built later on first use and kept for good (connexion's app, grpcio's
-server) would make every full pass under load take tens of milliseconds: the tail of the
-latency. Frozen, the passes walk only what requests create. Only in the mock's own process:
-in a user's process (the in-process mock, the ASGI app under their tests) a freeze would keep
-their objects for good too, so nothing is frozen unless :func:`freeze_start_up` ran.
+world) and what is built later on first use and kept for good (connexion's app, gRPC
+reflection and health) would make every full pass under load take tens of milliseconds: the
+tail of the latency. Frozen, the passes walk only what requests create. Only in the mock's own
+process: in a user's process (the in-process mock, the ASGI app under their tests) a freeze
+would keep their objects for good too, so nothing is frozen unless :func:`freeze_start_up` ran.
 """
 
 from __future__ import annotations

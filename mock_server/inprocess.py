@@ -285,17 +285,15 @@ class ZitadelMock:
             sock = socket.create_server((self._host, 0))
             stack.callback(sock.close)
             self._port = sock.getsockname()[1]
-            backend, grpc_servers = None, []
+            front, grpc_servers = None, []
             if self._grpc:
-                # grpc.aio on the mock's own loop, started by the first gRPC connection.
-                front = serving.LazyGrpcFront(
-                    self.server.service, stack.enter_context(serving.private_grpc_backend())
-                )
-                backend = front.backend
+                from mock_server.grpc_front.server import GrpcFront
+
+                front = GrpcFront(self.server.service)
                 grpc_servers.append(front)
             config = uvicorn.Config(
                 self.server.app,
-                http=serving.OnePortProtocol.configured(backend, None),
+                http=serving.OnePortProtocol.configured(front, None),
                 log_level="warning",
                 lifespan="off",
             )

@@ -8,11 +8,9 @@ handler, so ``@zitadel/node`` works against the REST port. Here:
 * uvicorn serves HTTP/1 with httptools (its fastest parser, unchanged on the REST path);
 * :class:`OnePortProtocol` looks at the first bytes of each connection: a connection that opens
   with the HTTP/2 preface (RFC 9113 3.4, prior knowledge, which is how gRPC clients speak
-  cleartext) is relayed byte for byte to the grpcio server on a private listener, so native
-  gRPC keeps grpcio's real HTTP/2 and status handling. The REST path pays one ``startswith``;
-* that grpcio server is ``grpc.aio`` on this same loop, started at the first connection that
-  needs it (:class:`LazyGrpcFront`): a mock nobody calls over gRPC never loads grpcio (a
-  quarter of its memory). ``--grpc-port`` is therefore our own listener, relayed the same way;
+  cleartext) is handed, transport and all, to the native gRPC front
+  (:class:`~mock_server.grpc_front.server.GrpcFront`, HTTP/2 on this same loop). The REST path
+  pays one ``startswith``; ``--grpc-port`` is a listener of the same front;
 * a request head httptools refuses but Go's net/http parses (a method such as ``BREW``, a raw
   non-ASCII byte or a path over llhttp's limits, up to Go's DefaultMaxHeaderBytes) is handed,
   with its bytes, to uvicorn's h11 protocol, so it is routed (404 / 405 envelopes);
@@ -22,10 +20,11 @@ handler, so ``@zitadel/node`` works against the REST port. Here:
 * what neither parses gets Go's own plain answer (``400 Bad Request`` or ``431 Request Header
   Fields Too Large``, then close), as net/http's server writes before any handler runs.
 
-Why this and not hypercorn (HTTP/2 into ASGI) or a proxy process: the gRPC front stays grpcio
-(Google's, with reflection and health), REST stays on uvicorn+httptools, and the relay is a few
-lines of asyncio with back-pressure both ways. Hypercorn would mean writing our own gRPC server
-over ASGI trailers and moving REST to a slower server; a proxy would be one more process.
+Why this and not hypercorn (HTTP/2 into ASGI) or a proxy process: REST stays on
+uvicorn+httptools, the fastest Python HTTP/1 stack, and native gRPC needs only the small part
+of HTTP/2 gRPC clients speak (mock_server/grpc_front/http2.py says why it is our own and not
+grpcio or the h2 library). Hypercorn would move REST to a slower server; a proxy would be one
+more process.
 """
 
 from __future__ import annotations
@@ -33,14 +32,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import shutil
 import signal
 import socket
-import tempfile
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import h11
 import httptools
@@ -50,6 +45,9 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mock_server import heap
 from mock_server.connection import TRANSPORT_KEY
+
+if TYPE_CHECKING:
+    from mock_server.grpc_front.server import GrpcFront
 
 logger = logging.getLogger(__name__)
 
@@ -68,20 +66,6 @@ GO_431 = (
 DEFAULT_READ_TIMEOUT = 10.0
 DEFAULT_KEEP_ALIVE = 5
 DEFAULT_SHUTDOWN_GRACE = 5.0
-
-
-@dataclass(frozen=True)
-class GrpcBackend:
-    """Where the relay reaches grpcio: a Unix socket path, or a loopback TCP port."""
-
-    path: str | None = None
-    port: int | None = None
-    # Awaited before each relayed connection: starts the server there on first use.
-    ensure_started: Callable[[], Awaitable[None]] | None = field(default=None, compare=False)
-
-    @property
-    def grpc_address(self) -> str:
-        return f"unix:{self.path}" if self.path else f"127.0.0.1:{self.port}"
 
 
 class _ReadDeadline:
@@ -112,36 +96,6 @@ class _ReadDeadline:
         if transport is not None and not transport.is_closing():
             logger.debug("closing a connection that did not send its request in time")
             transport.close()
-
-
-class _Backend(asyncio.Protocol):
-    """The relay's side towards grpcio: what grpcio writes goes to the client as it is."""
-
-    def __init__(self, front: Any) -> None:
-        self.front = front  # the client's protocol; its ``transport`` is the client's
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        # From here on the client's bytes go straight through (its data_received sees this
-        # transport), so what it sent while grpcio was being reached goes first, now.
-        pending = self.front._pending
-        if pending:
-            transport.write(b"".join(pending))  # type: ignore[attr-defined]
-        self.front._pending = []
-
-    def data_received(self, data: bytes) -> None:
-        self.front.transport.write(data)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        # grpcio closed (its stop, GOAWAY done): so does the client's connection.
-        self.front.transport.close()
-
-    def pause_writing(self) -> None:
-        self.front.transport.pause_reading()
-
-    def resume_writing(self) -> None:
-        self.front.transport.resume_reading()
 
 
 def _escape_request_line(head: bytes) -> bytes:
@@ -289,16 +243,17 @@ def _write_each_response_once(cycle: Any) -> None:
 
 
 class OnePortProtocol(HttpToolsProtocol):
-    """httptools for HTTP/1, native gRPC relayed to grpcio, h11 for heads httptools refuses."""
+    """httptools for HTTP/1, HTTP/2 handed to the native gRPC front, h11 for heads httptools
+    refuses."""
 
-    grpc_backend: GrpcBackend | None = None
+    grpc_front: GrpcFront | None = None
     read_timeout: float | None = DEFAULT_READ_TIMEOUT
 
     @classmethod
     def configured(
-        cls, grpc_backend: GrpcBackend | None, read_timeout: float | None
+        cls, grpc_front: GrpcFront | None, read_timeout: float | None
     ) -> type[OnePortProtocol]:
-        attributes = {"grpc_backend": grpc_backend, "read_timeout": read_timeout}
+        attributes = {"grpc_front": grpc_front, "read_timeout": read_timeout}
         fallback = type("ConfiguredH11Fallback", (H11Fallback,), {"read_timeout": read_timeout})
         return type("ConfiguredOnePortProtocol", (cls,), {**attributes, "h11_class": fallback})
 
@@ -311,8 +266,6 @@ class OnePortProtocol(HttpToolsProtocol):
         self._between_messages = True
         self._head: list[bytes] | None = None  # this request's head so far, for the fallback
         self._head_size = 0
-        self._backend: _Backend | None = None
-        self._pending: list[bytes] | None = None  # relayed bytes waiting for the connection
         self._deadline = _ReadDeadline(self, self.read_timeout)
         self._deadline.arm(self.loop)
 
@@ -323,20 +276,14 @@ class OnePortProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self.answered:
             return
-        if self._pending is not None:  # relaying
-            if self._backend is not None and self._backend.transport is not None:
-                self._backend.transport.write(data)
-            else:
-                self._pending.append(data)
-            return
         if self._sniff is not None:
             data = self._sniff + data
             if len(data) < len(H2_PREFACE) and H2_PREFACE.startswith(data):
                 self._sniff = data
                 return
             self._sniff = None
-            if data.startswith(H2_PREFACE) and self.grpc_backend is not None:
-                self._relay(data)
+            if data.startswith(H2_PREFACE) and self.grpc_front is not None:
+                self._hand_over(data)
                 return
         self._unset_keepalive_if_required()
         if self._between_messages:
@@ -406,183 +353,36 @@ class OnePortProtocol(HttpToolsProtocol):
         protocol.connection_made(self.transport)
         protocol.data_received(_escape_request_line(head))
 
-    # -- the gRPC relay ---------------------------------------------------------------------
+    # -- native gRPC ----------------------------------------------------------------------
 
-    def _relay(self, first: bytes) -> None:
-        self._deadline.disarm()  # HTTP/2 keeps its own time (grpcio's keepalive)
-        self._pending = [first]
-        self._backend = _Backend(self)
-        assert self.grpc_backend is not None
-        self.loop.create_task(_connect_backend(self, self._backend, self.grpc_backend))
-
-    def pause_writing(self) -> None:
-        if self._backend is not None and self._backend.transport is not None:
-            self._backend.transport.pause_reading()
-        else:
-            super().pause_writing()
-
-    def resume_writing(self) -> None:
-        if self._backend is not None and self._backend.transport is not None:
-            self._backend.transport.resume_reading()
-        else:
-            super().resume_writing()
+    def _hand_over(self, first: bytes) -> None:
+        """The connection becomes the gRPC front's: HTTP/2 keeps its own time (a gRPC
+        channel stays open between calls) and the front's stop ends it with GOAWAY."""
+        self._deadline.disarm()
+        self.connections.discard(self)
+        assert self.grpc_front is not None
+        protocol = self.grpc_front.connection()
+        self.transport.set_protocol(protocol)
+        protocol.connection_made(self.transport)
+        protocol.data_received(first)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._deadline.disarm()
-        if self._backend is not None and self._backend.transport is not None:
-            self._backend.transport.close()
         super().connection_lost(exc)
-
-    def shutdown(self) -> None:
-        if self._pending is not None:
-            return  # grpcio's own stop ends relayed calls (GOAWAY), then closes the backend
-        super().shutdown()
-
-
-async def _connect_backend(front: Any, backend: _Backend, target: GrpcBackend) -> None:
-    """Connect ``front`` (a client's protocol with ``transport`` and ``_pending``) to grpcio."""
-    loop = asyncio.get_running_loop()
-    try:
-        if target.ensure_started is not None:
-            await target.ensure_started()
-        if target.path:
-            await loop.create_unix_connection(lambda: backend, target.path)
-        else:
-            await loop.create_connection(lambda: backend, "127.0.0.1", target.port)
-    except Exception as exc:  # whatever failed, the client must not wait on a dead relay
-        logger.warning("cannot reach the gRPC server: %s", exc)
-        front.transport.close()
-        return
-    assert backend.transport is not None
-    if front.transport.is_closing():
-        backend.transport.close()
-
-
-class GrpcPortProtocol(asyncio.Protocol):
-    """A connection to ``--grpc-port``: every byte relayed to grpcio, as the HTTP port relays an
-    HTTP/2 connection (the port is ours so that grpcio can start only when first needed)."""
-
-    def __init__(self, target: GrpcBackend) -> None:
-        self.target = target
-        self.transport: asyncio.Transport | None = None
-        self._pending: list[bytes] | None = []
-        self._backend = _Backend(self)
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        _no_delay(transport)
-        asyncio.get_running_loop().create_task(_connect_backend(self, self._backend, self.target))
-
-    def data_received(self, data: bytes) -> None:
-        if self._backend.transport is not None:
-            self._backend.transport.write(data)
-        elif self._pending is not None:
-            self._pending.append(data)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._backend.transport is not None:
-            self._backend.transport.close()
-
-    def pause_writing(self) -> None:
-        if self._backend.transport is not None:
-            self._backend.transport.pause_reading()
-
-    def resume_writing(self) -> None:
-        if self._backend.transport is not None:
-            self._backend.transport.resume_reading()
-
-
-class LazyGrpcFront:
-    """Native gRPC of one mock on the mock's event loop, started at its first connection.
-
-    grpcio and its ``grpc.aio`` server (mock_server.grpc_front.server) load when a connection
-    first needs them (an HTTP/2 preface on the HTTP port, a connection to ``listeners``), so an
-    idle mock holds none of grpcio's memory; the import runs in a thread while the loop keeps
-    serving. ``open()`` starts relaying the listeners, ``stop(grace)`` ends it all.
-    """
-
-    def __init__(
-        self, service: Any, private: GrpcBackend, listeners: list[socket.socket] | None = None
-    ) -> None:
-        self.service = service
-        self.backend = GrpcBackend(private.path, private.port, self.ensure_started)
-        self._listeners = list(listeners or [])
-        self._relays: list[asyncio.AbstractServer] = []
-        self._server: Any = None
-        self._starting: asyncio.Future | None = None
-
-    @property
-    def started(self) -> bool:
-        return self._server is not None
-
-    async def ensure_started(self) -> None:
-        if self._server is not None:
-            return
-        if self._starting is None:
-            self._starting = asyncio.ensure_future(self._start())
-        starting = self._starting
-        try:
-            await asyncio.shield(starting)
-        except Exception:
-            # A failed start is not kept: the next connection tries again.
-            if self._starting is starting:
-                self._starting = None
-            raise
-
-    async def _start(self) -> None:
-        import importlib
-
-        module = await asyncio.to_thread(importlib.import_module, "mock_server.grpc_front.server")
-        self._server, _ = await module.start_grpc_server(self.service, [self.backend.grpc_address])
-        heap.built_to_last()
-
-    async def open(self) -> None:
-        loop = asyncio.get_running_loop()
-        for sock in self._listeners:
-            relay = await loop.create_server(lambda: GrpcPortProtocol(self.backend), sock=sock)
-            self._relays.append(relay)
-
-    async def stop(self, grace: float | None) -> None:
-        for relay in self._relays:
-            relay.close()
-        if self._starting is not None:
-            with contextlib.suppress(Exception):
-                await self._starting
-        if self._server is not None:
-            await self._server.stop(grace)
-
-
-@contextlib.contextmanager
-def private_grpc_backend() -> Iterator[GrpcBackend]:
-    """A listener address for grpcio that only this process uses: a Unix socket in a private
-    directory, or a loopback port where Unix sockets are missing."""
-    if hasattr(socket, "AF_UNIX"):
-        directory = tempfile.mkdtemp(prefix="zitadel-mock-")
-        try:
-            yield GrpcBackend(path=os.path.join(directory, "grpc.sock"))
-        finally:
-            shutil.rmtree(directory, ignore_errors=True)
-        return
-    with socket.socket() as probe:  # pragma: no cover - Windows
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    yield GrpcBackend(port=port)  # pragma: no cover
 
 
 class MockServer(uvicorn.Server):
     """uvicorn's server without its signal juggling, running the gRPC fronts with it.
 
     uvicorn re-raises a caught SIGTERM after shutdown (exit status 143) and does not know about
-    grpcio; here a signal only asks for the shutdown, which is bounded by the grace:
+    native gRPC; here a signal only asks for the shutdown, which is bounded by the grace:
     listeners close at once, calls in flight get ``grace`` seconds, then every connection still
-    open (a half-sent body, say) is closed and grpcio's stop is awaited, so nothing schedules
-    work on a dying interpreter. ``grpc_servers`` are :class:`LazyGrpcFront` s (anything with
+    open (a half-sent body, say) is closed and the gRPC front's stop is awaited, so nothing
+    schedules work on a dying interpreter. ``grpc_servers`` are :class:`GrpcFront` s (anything with
     ``async open()`` and ``async stop(grace)``), opened at start-up.
     """
 
-    def __init__(
-        self, config: uvicorn.Config, grpc_servers: list[LazyGrpcFront], grace: float
-    ) -> None:
+    def __init__(self, config: uvicorn.Config, grpc_servers: list[GrpcFront], grace: float) -> None:
         super().__init__(config)
         self.grpc_servers = grpc_servers
         self.grace = grace
@@ -597,8 +397,7 @@ class MockServer(uvicorn.Server):
         await super().startup(sockets)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        # grpcio's stop runs beside uvicorn's: its GOAWAY ends the relayed connections that
-        # uvicorn's shutdown waits for.
+        # The gRPC fronts' stop runs beside uvicorn's: GOAWAY, the grace, then the cut.
         stopped = [asyncio.ensure_future(front.stop(self.grace)) for front in self.grpc_servers]
         # At the end of the grace every connection still open is cut: its client sees the
         # connection close and its app an http.disconnect, so nothing is left to cancel.
@@ -623,8 +422,7 @@ def serve(
     app: Callable,
     sock: socket.socket,
     *,
-    grpc_servers: list[LazyGrpcFront],
-    grpc_backend: GrpcBackend | None,
+    grpc_front: GrpcFront | None,
     grace: float = DEFAULT_SHUTDOWN_GRACE,
     read_timeout: float | None = DEFAULT_READ_TIMEOUT,
     keep_alive: int = DEFAULT_KEEP_ALIVE,
@@ -633,20 +431,20 @@ def serve(
 ) -> None:
     """Serve ``app`` on ``sock`` until SIGINT or SIGTERM; returns after a clean shutdown.
 
-    ``grpc_servers`` are :class:`LazyGrpcFront` s, run and stopped with the HTTP server; a
-    second SIGINT cuts the grace short. ``access_log`` logs a line per request (uvicorn's
-    access log).
+    ``grpc_front`` serves native gRPC, handed the HTTP/2 connections of ``sock`` and run and
+    stopped with the HTTP server; a second SIGINT cuts the grace short. ``access_log`` logs a
+    line per request (uvicorn's access log).
     """
     config = uvicorn.Config(
         app,
-        http=OnePortProtocol.configured(grpc_backend, read_timeout),
+        http=OnePortProtocol.configured(grpc_front, read_timeout),
         timeout_keep_alive=keep_alive,
         timeout_graceful_shutdown=grace + 5,  # type: ignore[arg-type]
         h11_max_incomplete_event_size=MAX_HEADER_BYTES + 1,
         log_level=log_level,
         access_log=access_log,
     )
-    server = MockServer(config, grpc_servers, grace)
+    server = MockServer(config, [grpc_front] if grpc_front is not None else [], grace)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

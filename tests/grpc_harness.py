@@ -36,8 +36,9 @@ from mock_server.fixtures import SEED_TOKENS
 from mock_server.grpc_front import create_grpc_server
 from mock_server.grpc_front.codec import request_class
 from mock_server.grpc_front.gen.zitadel import message_pb2
+from mock_server.grpc_front.server import GrpcFront
 from mock_server.messages import response_class
-from mock_server.serving import GrpcBackend, OnePortProtocol, private_grpc_backend
+from mock_server.serving import OnePortProtocol
 
 E2E_NODE_DIR = Path(__file__).resolve().parent / "e2e_node"
 SERVICE_PATH = "/zitadel.management.v1.ManagementService/"
@@ -83,21 +84,14 @@ class RunningMock:
 
 @contextmanager
 def serve_mock(world: World) -> Iterator[RunningMock]:
-    """The mock's HTTP app under uvicorn and its grpcio server, on free loopback ports; the
-    HTTP port serves native gRPC too, as the CLI's does (mock_server/serving.py)."""
-    with private_grpc_backend() as backend:
-        yield from _serve_mock(world, backend)
-
-
-def _serve_mock(world: World, backend: GrpcBackend) -> Iterator[RunningMock]:
+    """The mock's HTTP app under uvicorn and a gRPC server of its own, on free loopback ports;
+    the HTTP port serves native gRPC too, as the CLI's does (mock_server/serving.py)."""
     mock = create_mock(world)
-    grpc_server, grpc_port = create_grpc_server(
-        mock.service, "127.0.0.1", 0, backend=backend.grpc_address
-    )
+    grpc_server, grpc_port = create_grpc_server(mock.service, "127.0.0.1", 0)
     grpc_server.start()
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    protocol = OnePortProtocol.configured(backend, read_timeout=None)
+    protocol = OnePortProtocol.configured(GrpcFront(mock.service), read_timeout=None)
     config = uvicorn.Config(mock.app, log_level="warning", lifespan="off", http=protocol)
     http = uvicorn.Server(config)
     thread = threading.Thread(target=http.run, kwargs={"sockets": [sock]}, daemon=True)

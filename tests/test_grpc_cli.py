@@ -47,7 +47,8 @@ def _run(monkeypatch, capsys, argv, while_serving=None):
         seen["banner"], seen["err"] = early.out, early.err
         seen["options"] = options
         if while_serving is not None:
-            seen["result"] = asyncio.run(_with_grpc(options["grpc_servers"], while_serving, seen))
+            fronts = [options["grpc_front"]] if options["grpc_front"] is not None else []
+            seen["result"] = asyncio.run(_with_grpc(fronts, while_serving, seen))
 
     monkeypatch.setattr(serving, "serve", fake_serve)
     code = cli.main(["--port", "0", "--log-level", "warning", *argv])
@@ -73,13 +74,12 @@ def test_no_grpc_starts_none(monkeypatch, capsys):
     def refuse(*_args, **_kwargs):
         raise AssertionError("--no-grpc must not create a gRPC server")
 
-    # cli imports the server (and grpcio) only when it serves gRPC.
-    monkeypatch.setattr("mock_server.grpc_front.server.create_grpc_server", refuse)
+    monkeypatch.setattr("mock_server.grpc_front.server.GrpcFront.__init__", refuse)
     code, seen, _ = _run(monkeypatch, capsys, ["--no-grpc"])
     assert code == 0
     assert BANNER_GRPC.findall(seen["banner"]) == ["off"]
     assert BANNER_ONE_PORT.findall(seen["banner"]) == ["off"]
-    assert seen["options"]["grpc_backend"] is None
+    assert seen["options"]["grpc_front"] is None
 
 
 def test_explicit_busy_grpc_port_is_an_error(monkeypatch, capsys, busy_port):

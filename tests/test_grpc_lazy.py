@@ -1,5 +1,7 @@
-"""Native gRPC starts at its first connection: an idle mock, or one only called over REST,
-never loads grpcio or its server; the first gRPC calls (several at once) all get answers.
+"""Native gRPC loads nothing it does not use: the mock never imports grpcio to serve
+ManagementService (its own HTTP/2 front, mock_server/grpc_front/http2.py); reflection and
+health, which grpcio's packages bring, load with their first call. The first gRPC calls
+(several at once) all get answers.
 
 Run in a fresh interpreter: this test process has grpcio loaded already."""
 
@@ -18,14 +20,14 @@ SCRIPT = textwrap.dedent(
     import json, sys, threading
     from mock_server import ZitadelMock
 
-    SERVER = "mock_server.grpc_front.server"
+    STANDARD = "mock_server.grpc_front.standard_services"
     seen = {}
     with ZitadelMock() as mock:
-        seen["idle"] = SERVER in sys.modules or "grpc" in sys.modules
+        seen["idle"] = "grpc" in sys.modules
         owner = {"Authorization": "Bearer " + mock.tokens["instance_owner"]}
         rest = mock.client(headers=owner).get("/management/v1/orgs/me")
         seen["rest"] = rest.status_code
-        seen["after_rest"] = SERVER in sys.modules
+        seen["after_rest"] = "grpc" in sys.modules
         import grpc  # the client's, as a user's test imports it
         from mock_server.grpc_front.codec import request_class
         from mock_server.messages import response_class
@@ -49,13 +51,19 @@ SCRIPT = textwrap.dedent(
         for caller in callers:
             caller.join()
         seen["answers"] = answers
-        seen["after_grpc"] = SERVER in sys.modules
+        seen["after_grpc"] = STANDARD in sys.modules
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        with grpc.insecure_channel(mock.grpc_target) as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            seen["health"] = health.Check(health_pb2.HealthCheckRequest(), timeout=10).status
+        seen["after_health"] = STANDARD in sys.modules
     print(json.dumps(seen))
     """
 )
 
 
-def test_grpc_server_starts_at_the_first_grpc_connection():
+def test_native_grpc_loads_only_what_it_serves():
     result = subprocess.run(
         [sys.executable, "-c", SCRIPT],
         cwd=ROOT,
@@ -65,8 +73,9 @@ def test_grpc_server_starts_at_the_first_grpc_connection():
         check=True,
     )
     seen = json.loads(result.stdout.splitlines()[-1])
-    assert seen["idle"] is False  # neither grpcio nor our server module at start-up
+    assert seen["idle"] is False  # no grpcio at start-up
     assert (seen["rest"], seen["after_rest"]) == (200, False)
     answers = seen["answers"]
     assert len(answers) == 4 and len(set(answers)) == 1 and answers[0].isdigit()
-    assert seen["after_grpc"] is True
+    assert seen["after_grpc"] is False  # ManagementService needs no reflection or health
+    assert (seen["health"], seen["after_health"]) == (1, True)  # SERVING

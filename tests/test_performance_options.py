@@ -77,7 +77,7 @@ def test_serving_freezes_what_start_up_built(monkeypatch) -> None:
         thread = threading.Thread(
             target=serving.serve,
             args=(lambda scope, receive, send: None, sock),
-            kwargs={"grpc_servers": [], "grpc_backend": None},
+            kwargs={"grpc_front": None},
         )
         thread.start()
         thread.join(20)
@@ -171,33 +171,6 @@ def test_a_lazy_app_that_cannot_be_built_answers_the_envelope() -> None:
     asyncio.run(LazyApp(broken)({"type": "http", "path": "/x"}, receive, send))
     assert sent[0]["status"] == 500
     assert json.loads(sent[1]["body"]) == {"code": 13, "message": "Internal"}
-
-
-def test_a_failed_grpc_start_is_tried_again_on_the_next_connection(tmp_path) -> None:
-    import asyncio
-
-    import pytest
-
-    from mock_server import serving
-
-    front = serving.LazyGrpcFront(None, serving.GrpcBackend(path=str(tmp_path / "g.sock")))
-    attempts = []
-
-    async def start():
-        attempts.append(1)
-        if len(attempts) == 1:
-            raise RuntimeError("first start fails")
-        front._server = object()
-
-    front._start = start
-
-    async def twice():
-        with pytest.raises(RuntimeError):
-            await front.ensure_started()
-        await front.ensure_started()
-
-    asyncio.run(twice())
-    assert len(attempts) == 2 and front.started
 
 
 def test_what_is_built_on_first_use_is_frozen_in_the_mock_s_own_process_only(monkeypatch):

@@ -17,7 +17,8 @@ __all__ = ["DEFAULT_GRPC_PORT", "GrpcWebApp", "create_grpc_server", "is_grpc_web
 
 
 def __getattr__(name: str) -> Any:
-    # The native gRPC server imports grpcio, which gRPC-web and a --no-grpc mock do without.
+    # The native gRPC server (HTTP/2, its methods) loads with its first use: gRPC-web and a
+    # --no-grpc mock do without it.
     if name == "create_grpc_server":
         from mock_server.grpc_front.server import create_grpc_server
 

@@ -1,237 +1,123 @@
-"""Native gRPC (HTTP/2, plaintext) in front of the domain, with grpcio's asyncio server.
+"""Native gRPC (HTTP/2, plaintext) in front of the domain, on the mock's own event loop.
 
-ZITADEL serves gRPC on the same port as REST; grpcio owns its HTTP/2 listeners, so the mock's
-HTTP port (and ``--grpc-port``) relay HTTP/2 connections to a private listener of this server
-(mock_server/serving.py). The server is ``grpc.aio`` on the mock's own event loop: a call is a
-coroutine on that loop, with no hop to a worker thread and back (which cost the synchronous
-server three times the CPU of a REST call). Beside ManagementService it serves what ZITADEL
-registers on its grpc-go server for tools: server reflection (v1 and v1alpha) and the standard
-health service, so ``grpcurl -plaintext localhost:8080 list`` works.
+ZITADEL serves gRPC on the same port as REST: the mock's HTTP port hands every connection that
+opens with the HTTP/2 preface to a :class:`GrpcFront` (mock_server/serving.py), and
+``--grpc-port`` is a listener of the same front. A call is a few function calls on the loop
+beside the REST and gRPC-web requests: :mod:`http2` frames it, :mod:`methods` answers it.
+Nothing here imports grpcio; reflection and health load it with their first call.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
-import pkgutil
+import contextlib
+import socket
 import threading
-from typing import NoReturn
 
-import grpc
-from google.protobuf import descriptor_pb2, descriptor_pool
-from google.protobuf.message import DecodeError, Message
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
-
-from mock_server import contract, status
-from mock_server.domain.errors import ZitadelError
 from mock_server.domain.service import LifecycleService
-from mock_server.faults import ConnectionDropped
-from mock_server.grpc_front import codec, gen
 from mock_server.grpc_front.address import DEFAULT_GRPC_PORT, grpc_address
+from mock_server.grpc_front.http2 import Http2Connection
+from mock_server.grpc_front.methods import GrpcMethods
 
-_CODES = {code.value[0]: code for code in grpc.StatusCode}
-
-
-async def abort(context: grpc.aio.ServicerContext, error: ZitadelError) -> NoReturn:
-    details = codec.status_details_bin(error)
-    if details is not None:
-        context.set_trailing_metadata(((codec.STATUS_DETAILS_KEY, details),))
-    await context.abort(_CODES[status.grpc_code(error)], error.message)
+# A connection of its own port must send the HTTP/2 preface within this time.
+PREFACE_TIMEOUT = 10.0
 
 
-class ManagementMethods(grpc.GenericRpcHandler):
-    """Every ManagementService method: the lifecycle RPCs and their reads are each a single
-    domain call; for the rest the domain words the UNIMPLEMENTED, as on gRPC-web (grpcio would
-    answer its own "Method not found!").
+class GrpcFront:
+    """Native gRPC of one mock: connections handed over by the HTTP port (:meth:`connection`)
+    and ``listeners`` of its own, opened by ``open()``; ``stop(grace)`` ends them all."""
 
-    The handlers take the raw request bytes and parse them themselves: grpc.aio answers a
-    failing deserializer with UNKNOWN, where grpc-go (and the synchronous server) says INTERNAL.
-    """
+    def __init__(
+        self, service: LifecycleService, listeners: list[socket.socket] | None = None
+    ) -> None:
+        self.methods = GrpcMethods(service)
+        self.connections: set[Http2Connection] = set()
+        self._listeners = list(listeners or [])
+        self._servers: list[asyncio.AbstractServer] = []
 
-    def __init__(self, service: LifecycleService) -> None:
-        self._service = service
-        self._handlers = {
-            codec.METHOD_PREFIX + rpc_name: grpc.unary_unary_rpc_method_handler(
-                self._answer(rpc_name), response_serializer=_serialized
-            )
-            for rpc_name in contract.rpcs()
-        }
+    def connection(self, preface_timeout: float | None = None) -> Http2Connection:
+        return Http2Connection(self.methods.start, self.connections, preface_timeout)
 
-    def service(self, handler_call_details):
-        method = handler_call_details.method
-        handler = self._handlers.get(method)
-        if handler is not None or not method.startswith(codec.METHOD_PREFIX):
-            return handler
-        rpc_name = method[len(codec.METHOD_PREFIX) :]
+    async def open(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sock in self._listeners:
+            server = await loop.create_server(lambda: self.connection(PREFACE_TIMEOUT), sock=sock)
+            self._servers.append(server)
 
-        async def unimplemented(_request: bytes, context: grpc.aio.ServicerContext):
-            metadata = codec.metadata_from_pairs(context.invocation_metadata(), transport="grpc")
-            try:
-                self._service.call(rpc_name, {}, metadata)
-            except ZitadelError as error:
-                await abort(context, error)
-            raise AssertionError(f"the domain answered the unknown RPC {rpc_name}")
-
-        # No deserializer: the bytes are never read, whatever message they hold.
-        return grpc.unary_unary_rpc_method_handler(unimplemented)
-
-    def _answer(self, rpc_name: str):
-        request_class = codec.request_class(rpc_name)
-        assert request_class is not None, rpc_name
-
-        async def answer(raw: bytes, context: grpc.aio.ServicerContext) -> Message:
-            try:
-                request = request_class.FromString(raw)
-            except DecodeError as exc:
-                # grpc-go unmarshals before any handler runs, so before authentication.
-                await context.abort(
-                    grpc.StatusCode.INTERNAL, f"grpc: error unmarshalling request: {exc}"
-                )
-            metadata = codec.metadata_from_pairs(context.invocation_metadata(), transport="grpc")
-            try:
-                # Injected latency is awaited, never slept: the loop serves every other call.
-                plan = self._service.plan(rpc_name, metadata)
-                await codec.wait_out(plan)
-                return codec.invoke(self._service, rpc_name, request, metadata, plan)
-            except ConnectionDropped as dropped:
-                # An injected drop: the client sees CANCELLED, as when grpc-go resets the
-                # stream. (grpc.aio cannot reset a stream from a handler, and a cancelled
-                # handler sends nothing, so the client would wait for its deadline.)
-                await context.abort(grpc.StatusCode.CANCELLED, dropped.message)
-            except ZitadelError as error:
-                await abort(context, error)
-
-        return answer
+    async def stop(self, grace: float | None) -> None:
+        """GOAWAY to every connection, the calls in flight get ``grace`` seconds, then the
+        connections still open are cut."""
+        for server in self._servers:
+            server.close()
+        connections = list(self.connections)
+        for connection in connections:
+            connection.go_away()
+        waiting = [asyncio.ensure_future(c.idle.wait()) for c in connections]
+        if waiting:
+            _, pending = await asyncio.wait(waiting, timeout=grace)
+            for task in pending:
+                task.cancel()
+        for connection in list(self.connections):
+            connection.abort()
 
 
-def _serialized(message: Message) -> bytes:
-    return message.SerializeToString()
-
-
-REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
-REFLECTION_V1ALPHA = reflection.SERVICE_NAME
-HEALTH = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
-
-
-def generated_service_names() -> list[str]:
-    """Every service of the generated protos, found at run time: a new .proto under gen/
-    shows up in reflection without touching this file."""
-    names = []
-    for module_info in pkgutil.walk_packages(gen.__path__, gen.__name__ + "."):
-        if not module_info.name.endswith("_pb2"):
-            continue
-        module = importlib.import_module(module_info.name)
-        names += [s.full_name for s in module.DESCRIPTOR.services_by_name.values()]
-    return sorted(names)
-
-
-def _register_reflection_v1() -> None:
-    """grpcio-reflection implements v1alpha only; v1 is the same proto in another package
-    (grpc/reflection/v1/reflection.proto), so its descriptor is v1alpha's renamed, and the
-    same servicer answers both (grpcurl asks v1 first, older tools v1alpha)."""
-    pool = descriptor_pool.Default()
+def _listener(address: str) -> socket.socket:
+    """A listening socket for ``host:port`` (port 0 picks one) or ``unix:path``."""
     try:
-        pool.FindServiceByName(REFLECTION_V1)
-        return
-    except KeyError:
-        pass
-    proto = descriptor_pb2.FileDescriptorProto()
-    reflection_pb2.DESCRIPTOR.CopyToProto(proto)
-    old, new = proto.package, "grpc.reflection.v1"
-    proto.name, proto.package = "grpc/reflection/v1/reflection.proto", new
-    proto.options.Clear()
-
-    def rename(type_name: str) -> str:
-        return type_name.replace(f".{old}.", f".{new}.", 1)
-
-    for message in proto.message_type:
-        for message_field in message.field:
-            if message_field.type_name:
-                message_field.type_name = rename(message_field.type_name)
-    for service in proto.service:
-        for method in service.method:
-            method.input_type, method.output_type = (
-                rename(method.input_type),
-                rename(method.output_type),
-            )
-    pool.Add(proto)
-
-
-async def add_standard_services(server: grpc.aio.Server, served: list[str]) -> None:
-    """Reflection (v1alpha and v1) over the generated descriptors, and health, all SERVING."""
-    _register_reflection_v1()
-    names = [*served, HEALTH, REFLECTION_V1ALPHA, REFLECTION_V1]
-    servicer = reflection.aio.ReflectionServicer(names)
-    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)
-    server.add_generic_rpc_handlers(
-        (
-            grpc.method_handlers_generic_handler(
-                REFLECTION_V1,
-                {
-                    "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
-                        servicer.ServerReflectionInfo,
-                        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
-                        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
-                    )
-                },
-            ),
-        )
-    )
-    checker = health.aio.HealthServicer()
-    for name in ["", *served]:
-        await checker.set(name, health_pb2.HealthCheckResponse.SERVING)
-    health_pb2_grpc.add_HealthServicer_to_server(checker, server)
-
-
-async def start_grpc_server(
-    service: LifecycleService, addresses: list[str]
-) -> tuple[grpc.aio.Server, list[int]]:
-    """A started ``grpc.aio`` server on the running loop, listening on ``addresses``
-    (``host:port``, port 0 picks one, or ``unix:path``); returns it and the bound ports.
-    Raises RuntimeError when an address cannot be bound."""
-    server = grpc.aio.server(
-        # grpcio sets SO_REUSEPORT by default, which lets a second mock silently share a
-        # port that is already in use; a busy port must fail instead.
-        options=[("grpc.so_reuseport", 0)],
-    )
-    server.add_generic_rpc_handlers((ManagementMethods(service),))
-    await add_standard_services(server, generated_service_names())
-    bound = []
-    for address in addresses:
-        try:
-            port = server.add_insecure_port(address)
-        except RuntimeError as exc:
-            raise RuntimeError(f"cannot bind gRPC to {address}: {exc}") from None
-        if port == 0:  # older grpcio versions report a failed bind this way
-            raise RuntimeError(f"cannot bind gRPC to {address}")
-        bound.append(port)
-    await server.start()
-    return server, bound
+        if address.startswith("unix:"):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.bind(address[len("unix:") :])
+                sock.listen(128)
+            except OSError:
+                sock.close()
+                raise
+            return sock
+        host, _, port = address.rpartition(":")
+        host = host.strip("[]")
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        return socket.create_server((host, int(port)), family=family)
+    except (OSError, ValueError) as exc:
+        raise RuntimeError(f"cannot bind gRPC to {address}: {exc}") from None
 
 
 class ThreadedGrpcServer:
-    """The same ``grpc.aio`` server on an event loop of its own, in a thread, for a caller
-    without a loop (tests, benchmarks): ``start()``, then ``stop(grace).wait(timeout)`` as
-    with grpcio's synchronous server."""
+    """A :class:`GrpcFront` on an event loop of its own, in a thread, for a caller without a
+    loop (tests, benchmarks): serving from construction, ``stop(grace).wait(timeout)`` as with
+    grpcio's synchronous server."""
 
     def __init__(self, service: LifecycleService, addresses: list[str]) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run, name="grpc-front", daemon=True)
-        self._thread.start()
+        sockets: list[socket.socket] = []
         try:
-            self._server, self.ports = asyncio.run_coroutine_threadsafe(
-                start_grpc_server(service, addresses), self._loop
-            ).result()
-        except BaseException:
-            self._close_loop()
+            for address in addresses:
+                sockets.append(_listener(address))
+        except RuntimeError:
+            for sock in sockets:
+                sock.close()
             raise
+        self.ports = [
+            sock.getsockname()[1] if sock.family != getattr(socket, "AF_UNIX", None) else 0
+            for sock in sockets
+        ]
+        self._front = GrpcFront(service, sockets)
+        self._loop = asyncio.new_event_loop()
         self._stopped = threading.Event()
+        opened = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(opened,), name="grpc-front", daemon=True
+        )
+        self._thread.start()
+        opened.wait()
 
-    def _run(self) -> None:
+    def _run(self, opened: threading.Event) -> None:
         try:
+            self._loop.run_until_complete(self._front.open())
+            opened.set()
             self._loop.run_forever()
         finally:
+            opened.set()
+            with contextlib.suppress(Exception):
+                self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()
 
     def start(self) -> None:
@@ -241,7 +127,7 @@ class ThreadedGrpcServer:
         if not self._stopped.is_set() and self._thread.is_alive():
 
             async def stop() -> None:
-                await self._server.stop(grace)
+                await self._front.stop(grace)
 
             future = asyncio.run_coroutine_threadsafe(stop(), self._loop)
             future.add_done_callback(lambda _: (self._stopped.set(), self._close_loop()))
@@ -260,10 +146,9 @@ def create_grpc_server(
 ) -> tuple[ThreadedGrpcServer, int | None]:
     """A gRPC server bound to ``host:port`` (0 picks a free port) on a thread of its own.
 
-    ``port=None`` binds no public port; ``backend`` is a further (private) address, the one
-    the HTTP port relays to. Returns the server and its public port. Raises RuntimeError
-    when an address cannot be bound. (The mock itself serves it on its own loop:
-    :func:`start_grpc_server`.)
+    ``port=None`` binds no public port; ``backend`` is a further address (``unix:path`` or
+    ``host:port``). Returns the server and its public port. Raises RuntimeError when an
+    address cannot be bound.
     """
     addresses = [] if port is None else [grpc_address(host, port)]
     if backend is not None:
