@@ -22,10 +22,10 @@ import functools
 import logging
 import re
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError, Message
-from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
 from mock_server import bounded, connection, status
@@ -177,8 +177,8 @@ class GrpcWebApp:
             return
         if scope["type"] != "http":
             return
-        headers = Headers(scope=scope)
-        content_type = headers.get("content-type", "")
+        raw_headers = scope["headers"]
+        content_type, encoding = _content_type_and_encoding(raw_headers)
         if scope["method"] != "POST":
             await _plain(send, 405, "gRPC-web takes POST only", [(b"allow", b"POST")])
             return
@@ -188,7 +188,9 @@ class GrpcWebApp:
         wire = _wire(content_type)
         try:
             body = await _read_grpc_web_body(receive)
-            rpc_name, request, metadata = self._decode(scope["path"], headers, wire, body)
+            rpc_name, request, metadata = self._decode(
+                scope["path"], raw_headers, encoding, wire, body
+            )
             # Injected latency is awaited, never slept: the event loop serves other calls.
             plan = self.service.plan(rpc_name, metadata)
             if plan.delay:
@@ -222,7 +224,12 @@ class GrpcWebApp:
         await send({"type": "http.response.body", "body": payload})
 
     def _decode(
-        self, path: str, headers: Headers, wire: _Wire, body: bytes
+        self,
+        path: str,
+        raw_headers: Iterable[tuple[bytes, bytes]],
+        encoding: str | None,
+        wire: _Wire,
+        body: bytes,
     ) -> tuple[str, Message, CallMetadata]:
         """The RPC, its request message and its metadata, or the gRPC status that refuses
         the request before any RPC runs."""
@@ -243,18 +250,32 @@ class GrpcWebApp:
             raise _failure(Code.UNIMPLEMENTED, f"malformed method name: {path!r}")
         if service_name != codec.SERVICE_NAME:
             raise _failure(Code.UNIMPLEMENTED, f"unknown service {service_name}")
-        metadata = codec.metadata_from_asgi(headers.raw, transport="grpc-web")
+        metadata = codec.metadata_from_asgi(raw_headers, transport="grpc-web")
         request_class = codec.request_class(rpc_name)
         if request_class is None:
             # Not one of the eight: the domain words the UNIMPLEMENTED, as on native gRPC.
             self.service.call(rpc_name, {}, metadata)
             raise AssertionError(f"the domain answered the unknown RPC {rpc_name}")
-        message = read_message(body, headers.get("grpc-encoding"))
+        message = read_message(body, encoding)
         try:
             request = request_class.FromString(message)
         except DecodeError as exc:
             raise _failure(Code.INTERNAL, f"grpc: error unmarshalling request: {exc}") from None
         return rpc_name, request, metadata
+
+
+def _content_type_and_encoding(
+    raw_headers: Iterable[tuple[bytes, bytes]],
+) -> tuple[str, str | None]:
+    """The request's Content-Type ("" without one) and grpc-encoding, the first of each."""
+    content_type, encoding = None, None
+    for name, value in raw_headers:
+        name = name.lower()
+        if name == b"content-type" and content_type is None:
+            content_type = value.decode("latin-1")
+        elif name == b"grpc-encoding" and encoding is None:
+            encoding = value.decode("latin-1")
+    return content_type or "", encoding
 
 
 async def _read_grpc_web_body(receive: Receive) -> bytes:
