@@ -248,8 +248,9 @@ def describe_instance(
     instance: Instance, base: tuple[str, str, int], *, with_world: bool = False
 ) -> dict[str, Any]:
     """Where an instance is and how to call it. ``base`` is (scheme, address, port) of the
-    request: the URL names the instance's host, gRPC the address, since grpcio never shows a
-    servicer the :authority and native gRPC picks the instance by header alone."""
+    request: the URL names the instance's host; gRPC gets the address and the header, since a
+    dial target of the instance's host (its :authority, which selects it too) needs that name
+    to resolve on the client's machine."""
     scheme, address, port = base
     host = "localhost" if instance.is_default else instance.host
     described: dict[str, Any] = {

@@ -349,11 +349,24 @@ def test_strict_native_grpc():
         host = "unknown.example"
         answer = native_call(ch, "GetMyOrg", {}, {"x-zitadel-instance-host": host})
         assert answer[:3] == (5, unknown_instance(host), False)
-        # No host at all: grpcio hides :authority, so the call may have dialled a default host.
+        # No header: the dial target (:authority, 127.0.0.1:<port>) is a default host.
         assert native_call(ch, "GetMyOrg", {}, bearer(ADMIN))[0] == 0
         ci = mock.new_instance()
         own = {**dict(ci.grpc_metadata), **bearer(ci.tokens["instance_owner"])}
         assert native_call(ch, "GetMyOrg", {}, own)[0] == 0
+        # As ZITADEL's r.Host fallback: a dial target's :authority names the instance.
+        options = [("grpc.default_authority", "unknown.example:8080")]
+        with grpc.insecure_channel(mock.grpc_target, options=options) as unknown:
+            answer = native_call(unknown, "GetMyOrg", {}, bearer(ADMIN))
+            assert answer[:3] == (5, unknown_instance("unknown.example:8080"), False)
+        options = [("grpc.default_authority", f"{ci.host}:8080")]
+        with grpc.insecure_channel(mock.grpc_target, options=options) as by_authority:
+            answer = native_call(by_authority, "GetMyOrg", {}, bearer(ci.tokens["instance_owner"]))
+            assert answer[0] == 0
+            # A header still wins over the dial target.
+            assert (
+                native_call(by_authority, "GetMyOrg", {}, {"x-zitadel-instance-host": host})[0] == 5
+            )
 
 
 @pytest.mark.slow  # a real process

@@ -149,8 +149,8 @@ class Instances:
         key = normalize_host(host)
         instance = self._by_host.get(key)
         if instance is None:
-            # No host at all is a native gRPC call without x-zitadel-instance-host: grpcio
-            # shows a servicer no :authority, so it may well have dialled a default host.
+            # No host at all is a call from a hand-built client (an ASGI scope without
+            # Host): it may well have meant a default host.
             if self.strict and key and key not in self._default_hosts:
                 raise instance_not_found(host or "")
             instance = self.default

@@ -35,8 +35,8 @@ AUTHORIZATION_KEY = "authorization"
 ORG_ID_KEY = "x-zitadel-orgid"
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
 # What selects the instance, first found wins (origin_interceptor.go with the default
-# InstanceHostHeaders; docs/zitadel-instance-facts.md). grpcio shows a servicer no :authority,
-# so native gRPC clients choose an instance with x-zitadel-instance-host alone.
+# InstanceHostHeaders; docs/zitadel-instance-facts.md). The last, Go's r.Host, is the HTTP/1
+# Host or the HTTP/2 :authority: native gRPC's dial target selects the instance too.
 INSTANCE_HOST_KEYS = (
     "x-zitadel-instance-host",
     "forwarded",
@@ -76,6 +76,8 @@ def metadata_from_pairs(
 
 
 _ASGI_METADATA_KEYS = {key.encode(): key for key in _METADATA_KEYS}
+# Only native gRPC's headers hold pseudo-headers (ASGI scopes never do): :authority is its Host.
+_ASGI_METADATA_KEYS[b":authority"] = "host"
 
 
 def metadata_from_asgi(headers: Iterable[tuple[bytes, bytes]], transport: str) -> CallMetadata:
