@@ -33,6 +33,7 @@ from mock_server.rest import gateway
 from mock_server.rest.control_guard import CONTROL_BASE_PATH, ControlPlaneGuard
 from mock_server.rest.cors import CorsMiddleware
 from mock_server.rest.dispatch import RestDispatch
+from mock_server.rest.lane import RestLane
 
 __all__ = ["CONTROL_BASE_PATH", "MockServer", "create_app", "create_mock"]
 # gRPC-web calls are POST /<package>.<Service>/<Method>; ZITADEL's services are zitadel.*.
@@ -47,6 +48,8 @@ class MockServer:
     service: LifecycleService
     admin: WorldAdmin  # of the default instance
     instances: Instances
+    # The management requests the mock's own listener answers without the ASGI round trip.
+    lane: RestLane | None = None
 
     @property
     def world(self) -> World:
@@ -230,14 +233,13 @@ def create_mock(
     base_path = contract.management_base_path()
 
     # CORS as ZITADEL answers it, except on the control plane: it is for tools, not browsers.
-    app: ASGIApp = CorsMiddleware(
-        _Front(api, GrpcWebApp(service), RestDispatch(service, base_path)),
-        without=CONTROL_BASE_PATH,
-    )
+    rest = RestDispatch(service, base_path)
+    app: ASGIApp = CorsMiddleware(_Front(api, GrpcWebApp(service), rest), without=CONTROL_BASE_PATH)
     app = _RobotsTag(app)
     if control:
         app = ControlPlaneGuard(app, control_token)
-    return MockServer(app=app, service=service, admin=admin, instances=instances)
+    lane = RestLane(service, rest)
+    return MockServer(app=app, service=service, admin=admin, instances=instances, lane=lane)
 
 
 def create_app(world: World | None = None, **options: object) -> ASGIApp:

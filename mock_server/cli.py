@@ -460,6 +460,7 @@ def _run(
         mock.app,
         sock,
         grpc_front=grpc_front,
+        lane=mock.lane,
         grace=args.shutdown_grace,
         read_timeout=args.read_timeout or None,
         keep_alive=args.keep_alive,

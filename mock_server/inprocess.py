@@ -293,7 +293,7 @@ class ZitadelMock:
                 grpc_servers.append(front)
             config = uvicorn.Config(
                 self.server.app,
-                http=serving.OnePortProtocol.configured(front, None),
+                http=serving.OnePortProtocol.configured(front, None, self.server.lane),
                 log_level="warning",
                 lifespan="off",
             )

@@ -43,11 +43,12 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from mock_server import heap
+from mock_server import heap, lane_cycle
 from mock_server.connection import TRANSPORT_KEY
 
 if TYPE_CHECKING:
     from mock_server.grpc_front.server import GrpcFront
+    from mock_server.rest.lane import RestLane
 
 logger = logging.getLogger(__name__)
 
@@ -248,12 +249,18 @@ class OnePortProtocol(HttpToolsProtocol):
 
     grpc_front: GrpcFront | None = None
     read_timeout: float | None = DEFAULT_READ_TIMEOUT
+    lane: RestLane | None = None
 
     @classmethod
     def configured(
-        cls, grpc_front: GrpcFront | None, read_timeout: float | None
+        cls,
+        grpc_front: GrpcFront | None,
+        read_timeout: float | None,
+        lane: RestLane | None = None,
     ) -> type[OnePortProtocol]:
-        attributes = {"grpc_front": grpc_front, "read_timeout": read_timeout}
+        """``lane`` answers the plain management requests without the ASGI round trip
+        (:mod:`mock_server.rest.lane`)."""
+        attributes = {"grpc_front": grpc_front, "read_timeout": read_timeout, "lane": lane}
         fallback = type("ConfiguredH11Fallback", (H11Fallback,), {"read_timeout": read_timeout})
         return type("ConfiguredOnePortProtocol", (cls,), {**attributes, "h11_class": fallback})
 
@@ -313,6 +320,9 @@ class OnePortProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         self._between_messages = False
+        # A request read after an answer written in the same turn (the lane's, pipelined):
+        # the keep-alive time-out armed by that answer must not cut this one.
+        self._unset_keepalive_if_required()
         self._deadline.arm(self.loop)
         super().on_message_begin()
         # The connection, for faults that drop it (mock_server.connection): ASGI has no
@@ -320,6 +330,16 @@ class OnePortProtocol(HttpToolsProtocol):
         self.scope["extensions"] = {TRANSPORT_KEY: self.transport}  # type: ignore[typeddict-unknown-key]
 
     def on_headers_complete(self) -> None:
+        if (
+            self.lane is not None
+            and (self.cycle is None or self.cycle.response_complete)
+            and not self.parser.should_upgrade()
+        ):
+            cycle = lane_cycle.claim(self)
+            if cycle is not None:
+                self.cycle = cycle  # type: ignore[assignment]
+                self._head = None
+                return
         # httptools.parse_url refuses a URL over 64 KB (16-bit offsets) right here, which
         # makes this head one for h11: so the head is kept until it has been accepted.
         previous = self.cycle
@@ -328,9 +348,20 @@ class OnePortProtocol(HttpToolsProtocol):
         if self.cycle is not previous and self.cycle is not None:
             _write_each_response_once(self.cycle)
 
+    def on_body(self, body: bytes) -> None:
+        cycle = self.cycle
+        if type(cycle) is lane_cycle.LaneCycle:
+            cycle.call.body += body  # at most the announced Content-Length (claim checks it)
+            return
+        super().on_body(body)
+
     def on_message_complete(self) -> None:
         self._between_messages = True
         self._deadline.disarm()
+        cycle = self.cycle
+        if type(cycle) is lane_cycle.LaneCycle:
+            cycle.finish()
+            return
         super().on_message_complete()
 
     def send_400_response(self, msg: str) -> None:
@@ -423,6 +454,7 @@ def serve(
     sock: socket.socket,
     *,
     grpc_front: GrpcFront | None,
+    lane: RestLane | None = None,
     grace: float = DEFAULT_SHUTDOWN_GRACE,
     read_timeout: float | None = DEFAULT_READ_TIMEOUT,
     keep_alive: int = DEFAULT_KEEP_ALIVE,
@@ -432,12 +464,14 @@ def serve(
     """Serve ``app`` on ``sock`` until SIGINT or SIGTERM; returns after a clean shutdown.
 
     ``grpc_front`` serves native gRPC, handed the HTTP/2 connections of ``sock`` and run and
-    stopped with the HTTP server; a second SIGINT cuts the grace short. ``access_log`` logs a
-    line per request (uvicorn's access log).
+    stopped with the HTTP server; a second SIGINT cuts the grace short. ``lane`` answers the
+    plain management requests (:mod:`mock_server.rest.lane`). ``access_log`` logs a line per
+    request (uvicorn's access log).
     """
     config = uvicorn.Config(
         app,
-        http=OnePortProtocol.configured(grpc_front, read_timeout),
+        # uvicorn's access log sees only its own cycles: with it on, every request takes them.
+        http=OnePortProtocol.configured(grpc_front, read_timeout, None if access_log else lane),
         timeout_keep_alive=keep_alive,
         timeout_graceful_shutdown=grace + 5,  # type: ignore[arg-type]
         h11_max_incomplete_event_size=MAX_HEADER_BYTES + 1,

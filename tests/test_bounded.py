@@ -45,7 +45,7 @@ def test_remembered_error_answers_are_the_ones_built_afresh():
         errors.invalid_argument('ünïcode text and "quotes"'),
     ):
         for _ in range(2):
-            assert gateway._error_answer(error) == gateway._build_error_answer(error)
+            assert gateway.error_answer(error) == gateway._build_error_answer(error)
             assert web.trailer_frame(error) == web._trailer(error)
 
 

@@ -37,6 +37,18 @@ def _requested_headers_allowed(value: str) -> bool:
     return all(h in ALLOWED_HEADERS for h in requested)
 
 
+def response_headers(method: str, origin: bytes | None) -> tuple[tuple[bytes, bytes], ...]:
+    """What CORS adds to an answer (not a preflight's) to a request with this ``origin``."""
+    if origin and method in ALLOWED_METHODS:
+        return (
+            *_VARY_ORIGIN,
+            (b"access-control-allow-origin", origin),
+            (b"access-control-allow-credentials", b"true"),
+            (b"access-control-expose-headers", _EXPOSED),
+        )
+    return _VARY_ORIGIN
+
+
 class CorsMiddleware:
     """``without``: a path prefix left without CORS (the mock's control plane)."""
 
@@ -65,14 +77,7 @@ class CorsMiddleware:
         if asks_preflight and scope["method"] == "OPTIONS":
             await self._preflight(Headers(scope=scope), send)
             return
-        added = _VARY_ORIGIN
-        if origin and scope["method"] in ALLOWED_METHODS:
-            added = (
-                *_VARY_ORIGIN,
-                (b"access-control-allow-origin", origin),
-                (b"access-control-allow-credentials", b"true"),
-                (b"access-control-expose-headers", _EXPOSED),
-            )
+        added = response_headers(scope["method"], origin)
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -64,8 +64,10 @@ class RestDispatch:
 
     def match(self, scope: Scope) -> tuple[Route, dict[str, str]] | None:
         """The route and path values of a management request, or None for connexion."""
-        path = scope["path"]
-        key = (scope["method"], path)
+        return self.match_path(scope["method"], scope["path"])
+
+    def match_path(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        key = (method, path)
         found = self._matched.get(key)
         if found is not None:
             return found

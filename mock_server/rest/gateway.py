@@ -130,7 +130,7 @@ async def send_error(
     send: Send, error: errors.ZitadelError, *, http_status: int | None = None
 ) -> None:
     """The envelope of ``error`` as a raw ASGI response, for code that runs before connexion."""
-    body, headers = _error_answer(error)
+    body, headers = error_answer(error)
     code = http_status if http_status is not None else status.http_status(error)
     await send({"type": "http.response.start", "status": code, "headers": list(headers)})
     await send({"type": "http.response.body", "body": body})
@@ -143,7 +143,8 @@ def _build_error_answer(error: errors.ZitadelError) -> tuple[bytes, tuple]:
     return body, tuple(headers)
 
 
-_error_answer = bounded.per_error(_build_error_answer)
+# The envelope's body and headers of an error, built once per error.
+error_answer = bounded.per_error(_build_error_answer)
 
 
 def log_unexpected(exc: Exception) -> None:

@@ -17,7 +17,7 @@ from starlette.types import Scope
 
 from mock_server import connection, contract, messages
 from mock_server.domain import errors
-from mock_server.domain.service import CallMetadata, LifecycleService
+from mock_server.domain.service import CallMetadata, LifecycleService, Plan
 from mock_server.domain.world import Details
 from mock_server.faults import ConnectionDropped
 from mock_server.grpc_front import codec
@@ -84,21 +84,32 @@ class Route:
     ) -> bytes | None:
         """The 200 body of the call, or None when an injected fault dropped the connection;
         the call's failure raises its ZitadelError."""
-        rpc = self.rpc
-        fields = {name: path_values.get(name) or "" for name in self.field_names}
-        if rpc.is_read:
-            fields = self._read_fields(fields, body or {})
+        fields = self.fields(path_values, body)
         metadata = metadata_of(scope)
         # Injected latency is awaited here, never slept: the event loop serves other calls.
-        plan = self.service.plan(rpc.name, metadata)
+        plan = self.service.plan(self.rpc.name, metadata)
         if plan.delay:
             await codec.wait_out(plan)  # as the gRPC fronts wait: never a fraction early
         try:
-            result = self.service.call(rpc.name, fields, metadata, plan)
+            return self.result(fields, metadata, plan)
         except ConnectionDropped as dropped:
             if await connection.drop(scope):
                 return None
             raise dropped.undeliverable() from None
+
+    def fields(self, path_values: Mapping[str, str], body: dict[str, Any] | None) -> dict:
+        """The request fields: the path's, and for a read the body's as the gateway decodes
+        them."""
+        fields = {name: path_values.get(name) or "" for name in self.field_names}
+        if self.rpc.is_read:
+            fields = self._read_fields(fields, body or {})
+        return fields
+
+    def result(self, fields: dict, metadata: CallMetadata, plan: Plan) -> bytes:
+        """The call itself, its latency waited out: the 200 body; raises its ZitadelError
+        (ConnectionDropped for an injected drop)."""
+        rpc = self.rpc
+        result = self.service.call(rpc.name, fields, metadata, plan)
         if rpc.is_read:
             return messages.protojson(messages.read_response(rpc.name, result))
         assert rpc.date_field is not None
