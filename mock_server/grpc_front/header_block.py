@@ -71,31 +71,44 @@ class Decoder:
         self._size = 0
         self._table: deque[tuple[bytes, bytes]] = deque()
 
-    def decode(self, block: bytes) -> list[tuple[bytes, bytes]]:
+    def decode(
+        self, block: bytes, limit: int | None = None
+    ) -> tuple[list[tuple[bytes, bytes]], int]:
+        """The block's fields and their size (RFC 9113 6.5.2: name, value and 32 each).
+
+        Past ``limit`` the fields are no longer kept, only counted, and the block is still
+        read to its end, since what it adds to the table must be added: a block of a few
+        bytes can name a 4 KB entry hundreds of times.
+        """
         fields: list[tuple[bytes, bytes]] = []
-        position, end = 0, len(block)
+        size, position, end = 0, 0, len(block)
+        append = fields.append
         try:
             while position < end:
                 first = block[position]
                 if first & 0x80:  # indexed field
                     index, position = _integer(block, position, 7)
-                    fields.append(self._entry(index))
+                    field = self._entry(index)
                 elif first & 0x40:  # literal, added to the table
                     field, position = self._literal(block, position, 6)
-                    fields.append(field)
                     self._add(field)
-                elif first & 0x20:  # dynamic table size update
-                    size, position = _integer(block, position, 5)
-                    if size > DEFAULT_TABLE_SIZE:
-                        raise CompressionError(f"table size {size} over the advertised limit")
-                    self._limit = size
+                elif first & 0x20:  # dynamic table size update, only before the first field
+                    if size:
+                        raise CompressionError("a table size update after a field")
+                    new_size, position = _integer(block, position, 5)
+                    if new_size > DEFAULT_TABLE_SIZE:
+                        raise CompressionError(f"table size {new_size} over the advertised limit")
+                    self._limit = new_size
                     self._evict()
+                    continue
                 else:  # literal without indexing (0000) or never indexed (0001)
                     field, position = self._literal(block, position, 4)
-                    fields.append(field)
+                size += len(field[0]) + len(field[1]) + _ENTRY_OVERHEAD
+                if limit is None or size <= limit:
+                    append(field)
         except (IndexError, ValueError, HPACKError) as exc:
             raise CompressionError(f"malformed header block: {exc}") from None
-        return fields
+        return fields, size
 
     def _entry(self, index: int) -> tuple[bytes, bytes]:
         if index == 0:

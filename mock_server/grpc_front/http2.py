@@ -16,8 +16,9 @@ import asyncio
 import logging
 import socket
 import struct
+from collections import deque
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from mock_server.grpc_front import header_block
 
@@ -30,7 +31,7 @@ WINDOW_UPDATE, CONTINUATION = 8, 9
 END_STREAM, ACK, END_HEADERS, PADDED, PRIORITY_FLAG = 0x1, 0x1, 0x4, 0x8, 0x20
 
 NO_ERROR, PROTOCOL_ERROR, INTERNAL_ERROR, FLOW_CONTROL_ERROR = 0, 1, 2, 3
-FRAME_SIZE_ERROR, REFUSED_STREAM, CANCEL, COMPRESSION_ERROR = 6, 7, 8, 9
+STREAM_CLOSED, FRAME_SIZE_ERROR, REFUSED_STREAM, CANCEL, COMPRESSION_ERROR = 5, 6, 7, 8, 9
 ENHANCE_YOUR_CALM = 0xB
 
 SETTINGS_HEADER_TABLE_SIZE, SETTINGS_ENABLE_PUSH, SETTINGS_MAX_CONCURRENT_STREAMS = 1, 2, 3
@@ -45,6 +46,8 @@ RECEIVE_WINDOW = 1 << 20
 MAX_CONCURRENT_STREAMS = 1000
 # A header block, compressed and decoded: Go's DefaultMaxHeaderBytes (1 MiB), as REST allows.
 MAX_HEADER_BYTES = 1 << 20
+# Frames one header block may span: 1 MiB in 16 KiB frames is 64.
+MAX_HEADER_FRAGMENTS = 128
 # Bytes of unanswered request bodies one connection may hold; a stream that would pass it is
 # refused (RESOURCE_EXHAUSTED by its handler), so a client cannot grow the mock's memory.
 MAX_BUFFERED_BYTES = 16 << 20
@@ -177,7 +180,16 @@ class Http2Connection(asyncio.Protocol):
         self._buffered = 0
         self._header_stream: Stream | None = None  # a header block awaiting CONTINUATION
         self._header_fragments: list[bytes] = []
+        self._header_bytes = 0
         self._header_flags = 0
+        # Streams with DATA or trailers waiting for flow-control credit.
+        self._waiting: dict[int, Stream] = {}
+        # Streams we answered before their END_STREAM was read: reset at the end of the batch
+        # if it did not come in it (grpc-go resets a stream the client has not half-closed
+        # when its status goes out, and its reader has usually seen END_STREAM by then).
+        self._answered_early: list[Stream] = []
+        # The streams we reset lately, whose client may still send frames it had in flight.
+        self._reset_ids: deque[int] = deque(maxlen=1024)
         self._going_away = False
         self._closed = False
         self._preface_timer: asyncio.TimerHandle | None = None
@@ -247,6 +259,8 @@ class Http2Connection(asyncio.Protocol):
                 if self._closed:
                     return
             self._buffer = buffer[position:]
+            if self._answered_early:
+                self._reset_answered_early()
             if self._unacknowledged >= RECEIVE_WINDOW // 2:
                 self._write(frame(WINDOW_UPDATE, 0, 0, _U32.pack(self._unacknowledged)))
                 self._unacknowledged = 0
@@ -291,47 +305,68 @@ class Http2Connection(asyncio.Protocol):
         elif kind == SETTINGS:
             self._settings(flags, stream_id, payload)
         elif kind == PING:
-            if stream_id or len(payload) != 8:
-                raise ConnectionError_(PROTOCOL_ERROR, "a malformed PING")
+            if stream_id:
+                raise ConnectionError_(PROTOCOL_ERROR, "PING on a stream")
+            if len(payload) != 8:
+                raise ConnectionError_(FRAME_SIZE_ERROR, "a PING not of 8 bytes")
             if not flags & ACK:
                 self._write(frame(PING, ACK, 0, payload))
         elif kind == WINDOW_UPDATE:
             self._window_update(stream_id, payload)
         elif kind == RST_STREAM:
-            if not stream_id or len(payload) != 4:
-                raise ConnectionError_(PROTOCOL_ERROR, "a malformed RST_STREAM")
+            if not stream_id:
+                raise ConnectionError_(PROTOCOL_ERROR, "RST_STREAM on stream 0")
+            if len(payload) != 4:
+                raise ConnectionError_(FRAME_SIZE_ERROR, "a RST_STREAM not of 4 bytes")
+            self._check_not_idle(stream_id, "RST_STREAM")
             stream = self._streams.get(stream_id)
             if stream is not None:
+                stream.remote_closed = stream.local_closed = True
                 self._forget(stream)
                 if stream.handler is not None:
                     stream.handler.reset(stream)
         elif kind == GOAWAY:
+            if stream_id:
+                raise ConnectionError_(PROTOCOL_ERROR, "GOAWAY on a stream")
+            if len(payload) < 8:
+                raise ConnectionError_(FRAME_SIZE_ERROR, "a GOAWAY under 8 bytes")
             self._going_away = True
             self._check_idle()
         elif kind == PRIORITY:
             if not stream_id:
                 raise ConnectionError_(PROTOCOL_ERROR, "PRIORITY on stream 0")
+            if len(payload) != 5:
+                self._send_reset(stream_id, FRAME_SIZE_ERROR)
         elif kind == PUSH_PROMISE:
             raise ConnectionError_(PROTOCOL_ERROR, "a client sent PUSH_PROMISE")
         # Frames of unknown types are ignored (RFC 9113 4.1).
 
+    def _check_not_idle(self, stream_id: int, kind: str) -> None:
+        if stream_id > self._last_stream_id:
+            raise ConnectionError_(PROTOCOL_ERROR, f"{kind} on idle stream {stream_id}")
+
     def _data(self, flags: int, stream_id: int, payload: bytes) -> None:
         if not stream_id:
             raise ConnectionError_(PROTOCOL_ERROR, "DATA on stream 0")
-        self._unacknowledged += len(payload)
+        # Flow control counts the whole frame, padding included (RFC 9113 6.1).
+        length = len(payload)
+        self._unacknowledged += length
         if flags & PADDED:
             payload = _unpadded(payload)
         stream = self._streams.get(stream_id)
-        if stream is None or stream.remote_closed:
-            if stream_id > self._last_stream_id:
-                raise ConnectionError_(PROTOCOL_ERROR, "DATA on an idle stream")
+        if stream is None:
+            self._check_not_idle(stream_id, "DATA")
             return  # a stream we already ended or reset: its credit is returned above
-        if payload and stream.handler is not None:
+        if stream.remote_closed:
+            # The client ended this stream already (RFC 9113 5.1, half-closed remote).
+            self.reset_stream(stream, STREAM_CLOSED)
+            return
+        if payload and stream.handler is not None and not stream.local_closed:
             stream.handler.data(stream, payload)
         if flags & END_STREAM:
             self._remote_end(stream)
         elif not stream.local_closed:
-            stream.unacknowledged += len(payload)
+            stream.unacknowledged += length
             if stream.unacknowledged >= RECEIVE_WINDOW // 2:
                 self._write(frame(WINDOW_UPDATE, 0, stream.id, _U32.pack(stream.unacknowledged)))
                 stream.unacknowledged = 0
@@ -345,10 +380,19 @@ class Http2Connection(asyncio.Protocol):
             payload = payload[5:]
         stream = self._streams.get(stream_id)
         if stream is None:
-            if stream_id % 2 == 0 or stream_id <= self._last_stream_id:
-                raise ConnectionError_(PROTOCOL_ERROR, f"HEADERS opening stream {stream_id}")
-            self._last_stream_id = stream_id
-            stream = Stream(self, stream_id, self._peer_initial_window)
+            if stream_id % 2 == 0:
+                raise ConnectionError_(PROTOCOL_ERROR, f"HEADERS opening even stream {stream_id}")
+            if stream_id <= self._last_stream_id:
+                if stream_id not in self._reset_ids:
+                    raise ConnectionError_(PROTOCOL_ERROR, f"HEADERS reopening stream {stream_id}")
+                # A stream we reset, its client's frames still in flight: the block is decoded
+                # (the compression state must stay in step) and dropped (RFC 9113 5.4.2).
+                stream = Stream(self, stream_id, 0)
+                stream.remote_closed = stream.local_closed = True
+            else:
+                self._last_stream_id = stream_id
+                stream = Stream(self, stream_id, self._peer_initial_window)
+        self._header_bytes = len(payload)
         if flags & END_HEADERS:
             self._header_block(stream, flags, payload)
         else:
@@ -359,40 +403,57 @@ class Http2Connection(asyncio.Protocol):
         stream = self._header_stream
         if stream is None or stream.id != stream_id:
             raise ConnectionError_(PROTOCOL_ERROR, "CONTINUATION out of place")
-        self._header_fragments.append(payload)
-        if sum(map(len, self._header_fragments)) > MAX_HEADER_BYTES:
-            raise ConnectionError_(ENHANCE_YOUR_CALM, "a header block over 1 MiB")
+        fragments = self._header_fragments
+        fragments.append(payload)
+        self._header_bytes += len(payload)
+        # Empty fragments cost nothing in bytes, so their number is bounded too (the
+        # CONTINUATION flood of CVE-2023-45288).
+        if self._header_bytes > MAX_HEADER_BYTES or len(fragments) > MAX_HEADER_FRAGMENTS:
+            raise ConnectionError_(ENHANCE_YOUR_CALM, "a header block over its limits")
         if flags & END_HEADERS:
             self._header_stream = None
-            block = b"".join(self._header_fragments)
+            block = b"".join(fragments)
             self._header_fragments = []
             self._header_block(stream, self._header_flags, block)
 
     def _header_block(self, stream: Stream, flags: int, block: bytes) -> None:
         try:
-            fields = self._decoder.decode(block)
+            fields, size = self._decoder.decode(block, MAX_HEADER_BYTES)
         except header_block.CompressionError as exc:
             raise ConnectionError_(COMPRESSION_ERROR, str(exc)) from None
-        if sum(len(name) + len(value) + 32 for name, value in fields) > MAX_HEADER_BYTES:
-            # grpc-go: a truncated header list resets the stream (FRAME_SIZE_ERROR).
-            if stream.id not in self._streams:
-                self._write(frame(RST_STREAM, 0, stream.id, _U32.pack(FRAME_SIZE_ERROR)))
-                return
-            raise ConnectionError_(ENHANCE_YOUR_CALM, "trailers over 1 MiB")
+        if stream.local_closed and stream.id not in self._streams:
+            return  # a stream already over (see _headers)
         if stream.id in self._streams:  # trailers from the client: only their END_STREAM counts
             if not flags & END_STREAM:
                 raise ConnectionError_(PROTOCOL_ERROR, "a second header block without END_STREAM")
-            self._remote_end(stream)
+            if stream.remote_closed:
+                self.reset_stream(stream, STREAM_CLOSED)
+            else:
+                self._remote_end(stream)
             return
-        if self._going_away or len(self._streams) >= MAX_CONCURRENT_STREAMS:
-            self._write(frame(RST_STREAM, 0, stream.id, _U32.pack(REFUSED_STREAM)))
+        if size > MAX_HEADER_BYTES:
+            # grpc-go: a header list over its limit resets the stream (FRAME_SIZE_ERROR).
+            self._send_reset(stream.id, FRAME_SIZE_ERROR)
             return
-        headers = stream.headers
+        if (
+            self._going_away
+            or len(self._streams) >= MAX_CONCURRENT_STREAMS
+            or not self.reserve(stream, size)
+        ):
+            self._send_reset(stream.id, REFUSED_STREAM)
+            self._check_idle()
+            return
+        headers: dict[bytes, Any] = stream.headers
+        repeated: dict[bytes, list[bytes]] = {}
         for name, value in fields:
             if name not in headers:
                 headers[name] = value
             elif name[:1] != b":":  # repeated metadata: as one comma-joined value
-                headers[name] += b"," + value
+                repeated.setdefault(name, [headers[name]]).append(value)
+        for name, values in repeated.items():
+            headers[name] = b",".join(values)
+        ended = bool(flags & END_STREAM)
+        stream.remote_closed = ended  # so that an answer given at once needs no reset
         self._streams[stream.id] = stream
         self.idle.clear()
         try:
@@ -401,8 +462,11 @@ class Http2Connection(asyncio.Protocol):
             logger.exception("starting gRPC stream %s failed", stream.id)
             self.reset_stream(stream, INTERNAL_ERROR)
             return
-        if flags & END_STREAM:
-            self._remote_end(stream)
+        if ended:
+            if stream.local_closed:
+                self._forget(stream)
+            elif stream.handler is not None:
+                stream.handler.end(stream)
 
     def _remote_end(self, stream: Stream) -> None:
         stream.remote_closed = True
@@ -415,9 +479,12 @@ class Http2Connection(asyncio.Protocol):
         if stream_id:
             raise ConnectionError_(PROTOCOL_ERROR, "SETTINGS on a stream")
         if flags & ACK:
+            if payload:
+                raise ConnectionError_(FRAME_SIZE_ERROR, "a SETTINGS ACK with a payload")
             return
         if len(payload) % 6:
             raise ConnectionError_(FRAME_SIZE_ERROR, "a SETTINGS frame of odd size")
+        grown = False
         for offset in range(0, len(payload), 6):
             key, value = _SETTING.unpack_from(payload, offset)
             if key == SETTINGS_INITIAL_WINDOW_SIZE:
@@ -425,8 +492,12 @@ class Http2Connection(asyncio.Protocol):
                     raise ConnectionError_(FLOW_CONTROL_ERROR, "initial window over 2^31-1")
                 delta = value - self._peer_initial_window
                 self._peer_initial_window = value
-                for stream in self._streams.values():
-                    stream.send_window += delta
+                if delta:
+                    for stream in self._streams.values():
+                        stream.send_window += delta
+                        if stream.send_window > MAX_WINDOW:
+                            raise ConnectionError_(FLOW_CONTROL_ERROR, "a window over 2^31-1")
+                    grown = grown or delta > 0
             elif key == SETTINGS_MAX_FRAME_SIZE:
                 if not DEFAULT_FRAME_SIZE <= value <= 16_777_215:
                     raise ConnectionError_(PROTOCOL_ERROR, f"max frame size {value}")
@@ -436,12 +507,12 @@ class Http2Connection(asyncio.Protocol):
             elif key == SETTINGS_ENABLE_PUSH and value > 1:
                 raise ConnectionError_(PROTOCOL_ERROR, "ENABLE_PUSH over 1")
         self._write(frame(SETTINGS, ACK, 0))
-        for stream in list(self._streams.values()):
-            self.flush(stream)
+        if grown:
+            self._flush_waiting()
 
     def _window_update(self, stream_id: int, payload: bytes) -> None:
         if len(payload) != 4:
-            raise ConnectionError_(FRAME_SIZE_ERROR, "a WINDOW_UPDATE of odd size")
+            raise ConnectionError_(FRAME_SIZE_ERROR, "a WINDOW_UPDATE not of 4 bytes")
         increment = _U32.unpack(payload)[0] & 0x7FFFFFFF
         if not stream_id:
             if not increment:
@@ -449,13 +520,27 @@ class Http2Connection(asyncio.Protocol):
             self._send_window += increment
             if self._send_window > MAX_WINDOW:
                 raise ConnectionError_(FLOW_CONTROL_ERROR, "the connection window over 2^31-1")
-            for stream in list(self._streams.values()):
-                self.flush(stream)
+            self._flush_waiting()
             return
+        self._check_not_idle(stream_id, "WINDOW_UPDATE")
         stream = self._streams.get(stream_id)
-        if stream is not None:
-            stream.send_window += increment
+        if stream is None:
+            return
+        if not increment:
+            self.reset_stream(stream, PROTOCOL_ERROR)
+            return
+        stream.send_window += increment
+        if stream.send_window > MAX_WINDOW:
+            self.reset_stream(stream, FLOW_CONTROL_ERROR)
+            return
+        if stream.id in self._waiting:
             self.flush(stream)
+
+    def _flush_waiting(self) -> None:
+        for stream in list(self._waiting.values()):
+            self.flush(stream)
+            if self._send_window <= 0:
+                break
 
     # -- frames out ------------------------------------------------------------------------
 
@@ -498,23 +583,43 @@ class Http2Connection(asyncio.Protocol):
         if not outbox and stream.closing is not None:
             trailers, stream.closing = stream.closing, None
             stream.send_headers(trailers, end_stream=True)
+        if outbox or stream.closing is not None:
+            self._waiting[stream.id] = stream
+        else:
+            self._waiting.pop(stream.id, None)
+
+    def _send_reset(self, stream_id: int, code: int) -> None:
+        self._write(frame(RST_STREAM, 0, stream_id, _U32.pack(code)))
+        self._reset_ids.append(stream_id)
 
     def reset_stream(self, stream: Stream, code: int) -> None:
-        self._write(frame(RST_STREAM, 0, stream.id, _U32.pack(code)))
+        self._send_reset(stream.id, code)
         stream.remote_closed = True
         stream._closed_locally()
 
     def stream_closed_locally(self, stream: Stream) -> None:
         if stream.remote_closed:
             self._forget(stream)
+        elif self._corked is not None:
+            self._answered_early.append(stream)  # decided at the end of the batch
         else:
-            # Answered before the client finished sending (an early error): grpc-go resets
-            # the rest of the request with NO_ERROR (RFC 9113 8.1).
-            self._write(frame(RST_STREAM, 0, stream.id, _U32.pack(NO_ERROR)))
-            stream.remote_closed = True
-            self._forget(stream)
+            self._reset_unfinished(stream)
+
+    def _reset_answered_early(self) -> None:
+        answered, self._answered_early = self._answered_early, []
+        for stream in answered:
+            if not stream.remote_closed:
+                self._reset_unfinished(stream)
+
+    def _reset_unfinished(self, stream: Stream) -> None:
+        # Answered before the client finished sending (an early error, or a unary answer
+        # given before END_STREAM came): grpc-go resets the rest with NO_ERROR (RFC 9113 8.1).
+        self._send_reset(stream.id, NO_ERROR)
+        stream.remote_closed = True
+        self._forget(stream)
 
     def _forget(self, stream: Stream) -> None:
+        self._waiting.pop(stream.id, None)
         if self._streams.pop(stream.id, None) is not None:
             self._buffered -= stream.buffered
             stream.buffered = 0
