@@ -70,6 +70,9 @@ class Decoder:
         self._limit = max_table_size
         self._size = 0
         self._table: deque[tuple[bytes, bytes]] = deque()
+        # Counts the table's changes: a block decoded without one means the same fields
+        # whenever it comes again before the next change.
+        self.changes = 0
 
     def decode(
         self, block: bytes, limit: int | None = None
@@ -100,6 +103,7 @@ class Decoder:
                         raise CompressionError(f"table size {new_size} over the advertised limit")
                     self._limit = new_size
                     self._evict()
+                    self.changes += 1
                     continue
                 else:  # literal without indexing (0000) or never indexed (0001)
                     field, position = self._literal(block, position, 4)
@@ -130,6 +134,7 @@ class Decoder:
         return (name, value), position
 
     def _add(self, field: tuple[bytes, bytes]) -> None:
+        self.changes += 1
         self._table.appendleft(field)
         self._size += len(field[0]) + len(field[1]) + _ENTRY_OVERHEAD
         self._evict()

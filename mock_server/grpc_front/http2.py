@@ -46,6 +46,8 @@ RECEIVE_WINDOW = 1 << 20
 MAX_CONCURRENT_STREAMS = 1000
 # A header block, compressed and decoded: Go's DefaultMaxHeaderBytes (1 MiB), as REST allows.
 MAX_HEADER_BYTES = 1 << 20
+# Header blocks remembered per connection (blocks of at most this many bytes).
+_REMEMBERED_BLOCKS, _REMEMBERED_BLOCK = 64, 1024
 # Frames one header block may span: 1 MiB in 16 KiB frames is 64.
 MAX_HEADER_FRAGMENTS = 128
 # Bytes of unanswered request bodies one connection may hold; a stream that would pass it is
@@ -97,6 +99,7 @@ class Stream:
         "unacknowledged",
         "buffered",
         "task",
+        "derived",
     )
 
     def __init__(self, connection: Http2Connection, stream_id: int, send_window: int) -> None:
@@ -113,6 +116,9 @@ class Stream:
         self.unacknowledged = 0
         self.buffered = 0
         self.task: asyncio.Task | None = None
+        # What the layer above derives from the headers (its call metadata), shared by the
+        # streams whose header blocks are the same bytes; like ``headers``, read-only.
+        self.derived: dict[str, Any] = {}
 
     # -- our side --------------------------------------------------------------------------
 
@@ -170,6 +176,8 @@ class Http2Connection(asyncio.Protocol):
         self._buffer = b""
         self._preface_seen = False
         self._decoder = header_block.Decoder()
+        # Header blocks that changed nothing in the table, with what they decoded to.
+        self._blocks: dict[bytes, tuple[int, dict[bytes, Any], dict[str, Any], int]] = {}
         self._table_update_due = True
         self._streams: dict[int, Stream] = {}
         self._last_stream_id = 0
@@ -361,6 +369,9 @@ class Http2Connection(asyncio.Protocol):
             # The client ended this stream already (RFC 9113 5.1, half-closed remote).
             self.reset_stream(stream, STREAM_CLOSED)
             return
+        if flags & END_STREAM:
+            # Before the handler sees the bytes: an answer it gives at once ends the stream.
+            stream.remote_closed = True
         if payload and stream.handler is not None and not stream.local_closed:
             stream.handler.data(stream, payload)
         if flags & END_STREAM:
@@ -417,10 +428,42 @@ class Http2Connection(asyncio.Protocol):
             self._header_block(stream, self._header_flags, block)
 
     def _header_block(self, stream: Stream, flags: int, block: bytes) -> None:
+        decoder = self._decoder
+        remembered = self._blocks.get(block)
+        if remembered is not None and remembered[0] == decoder.changes:
+            # A client sends the same block call after call (every field indexed).
+            _, headers, derived, size = remembered
+            self._open(stream, flags, headers, derived, size)
+            return
+        changes = decoder.changes
         try:
-            fields, size = self._decoder.decode(block, MAX_HEADER_BYTES)
+            fields, size = decoder.decode(block, MAX_HEADER_BYTES)
         except header_block.CompressionError as exc:
             raise ConnectionError_(COMPRESSION_ERROR, str(exc)) from None
+        headers: dict[bytes, Any] = {}
+        repeated: dict[bytes, list[bytes]] = {}
+        for name, value in fields:
+            if name not in headers:
+                headers[name] = value
+            elif name[:1] != b":":  # repeated metadata: as one comma-joined value
+                repeated.setdefault(name, [headers[name]]).append(value)
+        for name, values in repeated.items():
+            headers[name] = b",".join(values)
+        derived: dict[str, Any] = {}
+        if decoder.changes == changes and len(block) <= _REMEMBERED_BLOCK:
+            if len(self._blocks) >= _REMEMBERED_BLOCKS:
+                self._blocks.clear()
+            self._blocks[block] = (changes, headers, derived, size)
+        self._open(stream, flags, headers, derived, size)
+
+    def _open(
+        self,
+        stream: Stream,
+        flags: int,
+        headers: dict[bytes, Any],
+        derived: dict[str, Any],
+        size: int,
+    ) -> None:
         if stream.local_closed and stream.id not in self._streams:
             return  # a stream already over (see _headers)
         if stream.id in self._streams:  # trailers from the client: only their END_STREAM counts
@@ -443,15 +486,7 @@ class Http2Connection(asyncio.Protocol):
             self._send_reset(stream.id, REFUSED_STREAM)
             self._check_idle()
             return
-        headers: dict[bytes, Any] = stream.headers
-        repeated: dict[bytes, list[bytes]] = {}
-        for name, value in fields:
-            if name not in headers:
-                headers[name] = value
-            elif name[:1] != b":":  # repeated metadata: as one comma-joined value
-                repeated.setdefault(name, [headers[name]]).append(value)
-        for name, values in repeated.items():
-            headers[name] = b",".join(values)
+        stream.headers, stream.derived = headers, derived
         ended = bool(flags & END_STREAM)
         stream.remote_closed = ended  # so that an answer given at once needs no reset
         self._streams[stream.id] = stream

@@ -23,7 +23,7 @@ from google.protobuf.message import DecodeError, Message
 
 from mock_server import bounded, status
 from mock_server.domain.errors import Code, ZitadelError
-from mock_server.domain.service import LifecycleService, Plan
+from mock_server.domain.service import CallMetadata, LifecycleService, Plan
 from mock_server.faults import ConnectionDropped
 from mock_server.grpc_front import codec, gen, header_block
 from mock_server.grpc_front.http2 import Stream
@@ -227,12 +227,22 @@ class GrpcMethods:
             for rpc_name in codec.RPC_NAMES
         }
         self._standard: dict[str, Callable[[Stream], Any]] | None = None
+        self._calls = set(self._management.values())
 
     # -- a new stream ----------------------------------------------------------------------
 
     def start(self, stream: Stream) -> Any:
         """The handler of a new stream, or _REFUSED once the stream is answered (grpc-go's
         operateHeaders checks the content type, then the method, then routes)."""
+        call = stream.derived.get("call")
+        if call is not None:  # the same header block as an earlier management call
+            return Unary(call)
+        handler = self._start(stream)
+        if type(handler) is Unary and handler.respond in self._calls:
+            stream.derived["call"] = handler.respond
+        return handler
+
+    def _start(self, stream: Stream) -> Any:
         headers = stream.headers
         content_type = headers.get(b"content-type", b"")
         subtype = _content_subtype(content_type)
@@ -271,7 +281,7 @@ class GrpcMethods:
             return _REFUSED
         if service_name == codec.SERVICE_NAME:
             # Not one of the methods the mock serves: the domain words the UNIMPLEMENTED.
-            metadata = codec.metadata_from_asgi(stream.headers.items(), transport="grpc")
+            metadata = _metadata(stream)
             try:
                 self.service.call(method_name, {}, metadata)
             except ZitadelError as error:
@@ -309,7 +319,7 @@ class GrpcMethods:
                 # grpc-go unmarshals before any handler runs, so before authentication.
                 fail(stream, unmarshal_error(exc))
                 return
-            metadata = codec.metadata_from_asgi(stream.headers.items(), transport="grpc")
+            metadata = _metadata(stream)
             try:
                 plan = service.plan(rpc_name, metadata)
                 if plan.delay:
@@ -354,6 +364,17 @@ def _invoke(
 async def _after_delay(plan: Plan, then: Callable[[], None]) -> None:
     await codec.wait_out(plan)
     then()
+
+
+def _metadata(stream: Stream) -> CallMetadata:
+    """The call metadata of the stream's headers, once per distinct header block."""
+    derived = stream.derived
+    metadata = derived.get("metadata")
+    if metadata is None:
+        metadata = derived["metadata"] = codec.metadata_from_asgi(
+            stream.headers.items(), transport="grpc"
+        )
+    return metadata
 
 
 def _content_subtype(content_type: bytes) -> str | None:
