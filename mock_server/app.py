@@ -29,15 +29,13 @@ from mock_server.fixtures import DEFAULT_SEED, build_world, world_factory
 from mock_server.grpc_front import GrpcWebApp, is_grpc_web
 from mock_server.grpc_front.web import serve_lifespan
 from mock_server.journal import DEFAULT_JOURNAL_SIZE
+from mock_server.lane import GRPC_WEB_PATH_PREFIX, RestLane
 from mock_server.rest import gateway
 from mock_server.rest.control_guard import CONTROL_BASE_PATH, ControlPlaneGuard
 from mock_server.rest.cors import CorsMiddleware
 from mock_server.rest.dispatch import RestDispatch
-from mock_server.rest.lane import RestLane
 
 __all__ = ["CONTROL_BASE_PATH", "MockServer", "create_app", "create_mock"]
-# gRPC-web calls are POST /<package>.<Service>/<Method>; ZITADEL's services are zitadel.*.
-GRPC_WEB_PATH_PREFIX = "/zitadel."
 
 
 @dataclass
@@ -233,12 +231,12 @@ def create_mock(
     base_path = contract.management_base_path()
 
     # CORS as ZITADEL answers it, except on the control plane: it is for tools, not browsers.
-    rest = RestDispatch(service, base_path)
-    app: ASGIApp = CorsMiddleware(_Front(api, GrpcWebApp(service), rest), without=CONTROL_BASE_PATH)
+    rest, grpc_web = RestDispatch(service, base_path), GrpcWebApp(service)
+    app: ASGIApp = CorsMiddleware(_Front(api, grpc_web, rest), without=CONTROL_BASE_PATH)
     app = _RobotsTag(app)
     if control:
         app = ControlPlaneGuard(app, control_token)
-    lane = RestLane(service, rest)
+    lane = RestLane(service, rest, grpc_web)
     return MockServer(app=app, service=service, admin=admin, instances=instances, lane=lane)
 
 

@@ -1,4 +1,4 @@
-"""The HTTP/1 side of the REST lane (:mod:`mock_server.rest.lane`): a claimed request in the
+"""The HTTP/1 side of the lane (:mod:`mock_server.lane`): a claimed request in the
 place of uvicorn's RequestResponseCycle, and its answer written as uvicorn writes one.
 
 The protocol keeps it where uvicorn keeps its cycle (``protocol.cycle``), so uvicorn's own
@@ -15,7 +15,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE
 
 from mock_server.grpc_front import codec
-from mock_server.rest.lane import Answer, LaneCall
+from mock_server.lane import Answer, LaneCall
 
 
 class _Signal:
@@ -61,16 +61,19 @@ class LaneCycle:
     async def _after_delay(self) -> None:
         assert self.call.plan is not None
         await codec.wait_out(self.call.plan)
+        # The call runs whether or not its client is still there, as on the ASGI path.
+        answer = self.call.answer()
         if not self.disconnected:
-            self._write(self.call.answer())
+            self._write(answer)
 
     def _write(self, answer: Answer | None) -> None:
         protocol = self.protocol
         transport = protocol.transport
         self.response_complete = True
+        if transport.is_closing() or protocol.answered:
+            return  # the connection ended meanwhile (Go's 400 to a later head, say)
         if answer is None:  # an injected drop: a TCP reset, nothing sent
-            if not transport.is_closing():
-                transport.abort()
+            transport.abort()
             return
         content = [STATUS_LINE[answer.status]]
         for name, value in protocol.server_state.default_headers:

@@ -48,7 +48,7 @@ from mock_server.connection import TRANSPORT_KEY
 
 if TYPE_CHECKING:
     from mock_server.grpc_front.server import GrpcFront
-    from mock_server.rest.lane import RestLane
+    from mock_server.lane import RestLane
 
 logger = logging.getLogger(__name__)
 
@@ -258,8 +258,8 @@ class OnePortProtocol(HttpToolsProtocol):
         read_timeout: float | None,
         lane: RestLane | None = None,
     ) -> type[OnePortProtocol]:
-        """``lane`` answers the plain management requests without the ASGI round trip
-        (:mod:`mock_server.rest.lane`)."""
+        """``lane`` answers the plain management and gRPC-web calls without the ASGI round trip
+        (:mod:`mock_server.lane`)."""
         attributes = {"grpc_front": grpc_front, "read_timeout": read_timeout, "lane": lane}
         fallback = type("ConfiguredH11Fallback", (H11Fallback,), {"read_timeout": read_timeout})
         return type("ConfiguredOnePortProtocol", (cls,), {**attributes, "h11_class": fallback})
@@ -330,6 +330,12 @@ class OnePortProtocol(HttpToolsProtocol):
         self.scope["extensions"] = {TRANSPORT_KEY: self.transport}  # type: ignore[typeddict-unknown-key]
 
     def on_headers_complete(self) -> None:
+        if self.transport.is_closing():
+            # An answer already ended the connection (a lane answer is written while the
+            # parser goes on through the buffer): what follows is never run, as uvicorn
+            # never starts a cycle pipelined behind a closing answer.
+            self._head = None
+            return
         if (
             self.lane is not None
             and (self.cycle is None or self.cycle.response_complete)
@@ -349,6 +355,8 @@ class OnePortProtocol(HttpToolsProtocol):
             _write_each_response_once(self.cycle)
 
     def on_body(self, body: bytes) -> None:
+        if self.transport.is_closing():
+            return
         cycle = self.cycle
         if type(cycle) is lane_cycle.LaneCycle:
             cycle.call.body += body  # at most the announced Content-Length (claim checks it)
@@ -358,9 +366,12 @@ class OnePortProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._between_messages = True
         self._deadline.disarm()
+        if self.transport.is_closing():
+            return
         cycle = self.cycle
         if type(cycle) is lane_cycle.LaneCycle:
-            cycle.finish()
+            if not cycle.response_complete:
+                cycle.finish()
             return
         super().on_message_complete()
 
@@ -465,7 +476,7 @@ def serve(
 
     ``grpc_front`` serves native gRPC, handed the HTTP/2 connections of ``sock`` and run and
     stopped with the HTTP server; a second SIGINT cuts the grace short. ``lane`` answers the
-    plain management requests (:mod:`mock_server.rest.lane`). ``access_log`` logs a line per
+    plain management and gRPC-web calls (:mod:`mock_server.lane`). ``access_log`` logs a line per
     request (uvicorn's access log).
     """
     config = uvicorn.Config(

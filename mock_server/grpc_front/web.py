@@ -24,13 +24,14 @@ import re
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from google.protobuf.message import DecodeError, Message
 from starlette.types import Receive, Scope, Send
 
 from mock_server import bounded, connection, status
 from mock_server.domain.errors import Code, ZitadelError
-from mock_server.domain.service import CallMetadata, LifecycleService
+from mock_server.domain.service import CallMetadata, LifecycleService, Plan
 from mock_server.faults import ConnectionDropped
 from mock_server.grpc_front import codec
 from mock_server.http_body import BodyTooLarge, read_body
@@ -64,7 +65,7 @@ class _Wire:
 
 
 @functools.lru_cache(maxsize=64)  # clients send a handful of Content-Types, each many times
-def _wire(content_type: str) -> _Wire:
+def wire_of(content_type: str) -> _Wire:
     media = content_type.split(";", 1)[0].strip().lower()
     base, _, subtype = media.partition("+")
     return _Wire(content_type=media, text=base == GRPC_WEB_TEXT, codec=subtype or "proto")
@@ -165,6 +166,36 @@ def read_message(body: bytes, encoding: str | None) -> bytes:
     return payload
 
 
+UNEXPECTED = ZitadelError(Code.INTERNAL, "internal error in the mock")
+
+
+class WebCall(NamedTuple):
+    """A decoded gRPC-web call and its plan (its latency still to wait out)."""
+
+    rpc_name: str
+    request: Message
+    metadata: CallMetadata
+    plan: Plan
+
+    def invoke(self, service: LifecycleService) -> Message:
+        return codec.invoke(service, self.rpc_name, self.request, self.metadata, self.plan)
+
+
+def answer(
+    wire: _Wire, response: Message | None, error: ZitadelError | None
+) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """The 200 answer's headers and body: the message's frame, if any, then the trailers."""
+    payload = b"" if response is None else frame(DATA_FLAG, response.SerializeToString())
+    payload += trailer_frame(error)
+    if wire.text:
+        payload = base64.b64encode(payload)
+    headers = [
+        (b"content-type", wire.content_type.encode("latin-1")),
+        (b"content-length", str(len(payload)).encode("ascii")),
+    ]
+    return headers, payload
+
+
 class GrpcWebApp:
     """ASGI app answering ``POST /zitadel.management.v1.ManagementService/<Rpc>`` in gRPC-web."""
 
@@ -185,18 +216,15 @@ class GrpcWebApp:
         if not is_grpc_web(content_type):
             await _plain(send, 415, f"invalid gRPC-web request content-type {content_type!r}")
             return
-        wire = _wire(content_type)
+        wire = wire_of(content_type)
         try:
             body = await _read_grpc_web_body(receive)
-            rpc_name, request, metadata = self._decode(
-                scope["path"], raw_headers, encoding, wire, body
-            )
+            call = self.prepare(scope["path"], raw_headers, encoding, wire, body)
             # Injected latency is awaited, never slept: the event loop serves other calls.
-            plan = self.service.plan(rpc_name, metadata)
-            if plan.delay:
-                await codec.wait_out(plan)
+            if call.plan.delay:
+                await codec.wait_out(call.plan)
             try:
-                response = codec.invoke(self.service, rpc_name, request, metadata, plan)
+                response = call.invoke(self.service)
             except ConnectionDropped as dropped:
                 if await connection.drop(scope):
                     return
@@ -206,33 +234,21 @@ class GrpcWebApp:
             response, error = None, failure
         except Exception:  # the client gets a status, the log gets the traceback
             logger.exception("gRPC-web call %s failed", scope.get("path"))
-            response, error = None, _failure(Code.INTERNAL, "internal error in the mock")
-        payload = b"" if response is None else frame(DATA_FLAG, response.SerializeToString())
-        payload += trailer_frame(error)
-        if wire.text:
-            payload = base64.b64encode(payload)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", wire.content_type.encode("latin-1")),
-                    (b"content-length", str(len(payload)).encode("ascii")),
-                ],
-            }
-        )
+            response, error = None, UNEXPECTED
+        headers, payload = answer(wire, response, error)
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
-    def _decode(
+    def prepare(
         self,
         path: str,
         raw_headers: Iterable[tuple[bytes, bytes]],
         encoding: str | None,
         wire: _Wire,
         body: bytes,
-    ) -> tuple[str, Message, CallMetadata]:
-        """The RPC, its request message and its metadata, or the gRPC status that refuses
-        the request before any RPC runs."""
+    ) -> WebCall:
+        """The call a request's body asks for, its plan taken (its latency still to wait
+        out); raises the gRPC status that refuses the request before any RPC runs."""
         if wire.codec != "proto":
             # grpc-go's answer to a content-subtype without a registered codec.
             raise _failure(
@@ -261,7 +277,7 @@ class GrpcWebApp:
             request = request_class.FromString(message)
         except DecodeError as exc:
             raise _failure(Code.INTERNAL, f"grpc: error unmarshalling request: {exc}") from None
-        return rpc_name, request, metadata
+        return WebCall(rpc_name, request, metadata, self.service.plan(rpc_name, metadata))
 
 
 def _content_type_and_encoding(
