@@ -327,7 +327,7 @@ def main() -> int:
         target = action_id(port)
         for connections in (int(c) for c in args.connections.split(",")):
             for name in args.workloads.split(","):
-                # Native gRPC through the HTTP port's relay, or on gRPC's own port.
+                # Native gRPC on the HTTP port (handed to the gRPC front), or on gRPC's own port.
                 on = grpc_port if "own-port" in name else port
                 if name.startswith("grpc "):
                     result = measure_grpc(on, process.pid, target, connections, args.seconds)

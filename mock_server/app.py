@@ -27,9 +27,9 @@ from mock_server.domain.service import LifecycleService
 from mock_server.domain.world import World
 from mock_server.fixtures import DEFAULT_SEED, build_world, world_factory
 from mock_server.grpc_front import GrpcWebApp, is_grpc_web
-from mock_server.grpc_front.web import serve_lifespan
+from mock_server.grpc_front.web import GRPC_WEB_PATH_PREFIX, serve_lifespan
 from mock_server.journal import DEFAULT_JOURNAL_SIZE
-from mock_server.lane import GRPC_WEB_PATH_PREFIX, RestLane
+from mock_server.lane import Lane
 from mock_server.rest import gateway
 from mock_server.rest.control_guard import CONTROL_BASE_PATH, ControlPlaneGuard
 from mock_server.rest.cors import CorsMiddleware
@@ -46,8 +46,9 @@ class MockServer:
     service: LifecycleService
     admin: WorldAdmin  # of the default instance
     instances: Instances
-    # The management requests the mock's own listener answers without the ASGI round trip.
-    lane: RestLane | None = None
+    # The management and gRPC-web calls the mock's own listener answers without the ASGI
+    # round trip (mock_server.lane).
+    lane: Lane | None = None
 
     @property
     def world(self) -> World:
@@ -236,7 +237,7 @@ def create_mock(
     app = _RobotsTag(app)
     if control:
         app = ControlPlaneGuard(app, control_token)
-    lane = RestLane(service, rest, grpc_web)
+    lane = Lane(service, rest, grpc_web)
     return MockServer(app=app, service=service, admin=admin, instances=instances, lane=lane)
 
 

@@ -17,6 +17,7 @@ from zitadel_lifecycle_openapi import package_version
 
 from mock_server import serving
 from mock_server.admin import DEFAULT_MAX_RESOURCES, MAX_READ_LAG_MS
+from mock_server.connection import listen
 from mock_server.domain.commands import DEFAULT_PROFILE, PROFILES
 from mock_server.domain.instances import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_INSTANCES
 from mock_server.domain.world import World
@@ -367,11 +368,6 @@ def _control_line(base_url: str, control: bool, token: str | None) -> str:
     return f"  Control plane   {base_url}/_mock/v1 (needs 'Authorization: Bearer {token}')"
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host.strip("[]"), port), family=family, backlog=2048)
-
-
 def _listen_error(host: str, port: int, exc: OSError, option: str) -> str:
     """One line a person can act on, not the socket module's wording."""
     if exc.errno == errno.EADDRINUSE:
@@ -385,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     # The ports first: a busy one is a one-line answer, before the fixtures load and the banner.
     try:
-        sock = _listen(args.host, args.port)
+        sock = listen(args.host, args.port)
     except OSError as exc:
         print(_listen_error(args.host, args.port, exc, "--port"), file=sys.stderr)
         return 2
@@ -475,7 +471,7 @@ def _grpc_port(args: argparse.Namespace) -> tuple[socket.socket | None, str | No
     the default port is busy; an explicit busy port raises OSError."""
     port = DEFAULT_GRPC_PORT if args.grpc_port is None else args.grpc_port
     try:
-        sock = _listen(args.host, port)
+        sock = listen(args.host, port)
     except OSError as exc:
         if args.grpc_port is not None:
             raise

@@ -8,7 +8,7 @@ request head here first; the lane takes the plain ones, the management operation
 route table holds (:mod:`~mock_server.rest.dispatch`) and gRPC-web calls, and answers them with
 the very same parts as the ASGI path: the gateway's decoding, :meth:`Route.result`, the
 envelope, gRPC-web's framing (:mod:`~mock_server.grpc_front.web`), CORS, X-Robots-Tag.
-Everything else stays on the ASGI path, which is the reference: tests/test_rest_lane.py sends
+Everything else stays on the ASGI path, which is the reference: tests/test_lane.py sends
 the same requests down both and compares the bytes.
 
 What the lane leaves to the ASGI path: a request with ``Expect``, a chunked or oversized body,
@@ -32,16 +32,10 @@ from mock_server.domain.service import CallMetadata, LifecycleService, Plan
 from mock_server.faults import ConnectionDropped
 from mock_server.grpc_front import codec, web
 from mock_server.rest import cors, gateway
-from mock_server.rest.dispatch import RestDispatch
-from mock_server.rest.json_body import decode_request_body
+from mock_server.rest.dispatch import JSON_CONTENT_TYPE, RestDispatch
 from mock_server.rest.management import Route
 
 logger = logging.getLogger(__name__)
-
-_JSON = (b"content-type", b"application/json")
-# gRPC-web calls are POST /<package>.<Service>/<Method>; ZITADEL's services are zitadel.*,
-# and the root router tags them with X-Robots-Tag.
-GRPC_WEB_PATH_PREFIX = "/zitadel."
 
 
 class Answer(NamedTuple):
@@ -74,11 +68,7 @@ class ManagementCall:
         """Decode the body and take the call's plan; an answer when that already fails."""
         route = self.route
         try:
-            body = (
-                decode_request_body(bytes(self.body), route.field_names)
-                if route.rpc.has_body
-                else None
-            )
+            body = route.decode_body(bytes(self.body))
             self.fields = route.fields(self.values, body)
             self.plan = route.service.plan(route.rpc.name, self.metadata)
         except errors.ZitadelError as error:
@@ -105,7 +95,7 @@ class ManagementCall:
         except Exception as exc:
             gateway.log_unexpected(exc)
             return self._error(gateway.UNEXPECTED)
-        headers = [_JSON, (b"content-length", b"%d" % len(payload)), *self.added]
+        headers = [JSON_CONTENT_TYPE, (b"content-length", b"%d" % len(payload)), *self.added]
         return Answer(200, headers, payload)
 
     def _error(self, error: errors.ZitadelError) -> Answer:
@@ -114,7 +104,7 @@ class ManagementCall:
         return Answer(status.http_status(error), [*headers, *self.added], body)
 
 
-class RestLane:
+class Lane:
     """Claims the management requests the ASGI path would answer from the REST route table,
     and the gRPC-web calls."""
 
@@ -157,14 +147,14 @@ class RestLane:
         text_method = method.decode("ascii")
         if text_method == "POST" and web.is_grpc_web(content_type):
             # ZITADEL's routeGRPCWeb takes every such POST; the lane the ones to its services.
-            if length > web.MAX_BODY_BYTES or not path.startswith(GRPC_WEB_PATH_PREFIX):
+            if length > web.MAX_BODY_BYTES or not path.startswith(web.GRPC_WEB_PATH_PREFIX):
                 return None
             metadata = codec.metadata_from_asgi(headers, transport="grpc-web")
             if not self._plain_instance(metadata):
                 return None
             added = (*cors.response_headers(text_method, origin), gateway.ROBOTS_TAG)
             wire = web.wire_of(content_type or "")
-            return WebCall(self.grpc_web, path, list(headers), encoding, wire, added)
+            return WebCall(self.grpc_web, path, metadata, encoding, wire, added)
         if length > gateway.MAX_BODY_BYTES:
             return None
         if gateway.is_gateway_path(path) and gateway.redirects_in_starlette(path):
@@ -193,20 +183,20 @@ class RestLane:
 class WebCall:
     """One claimed gRPC-web call: its head, then its body, then :meth:`answer`."""
 
-    __slots__ = ("app", "path", "headers", "encoding", "wire", "added", "body", "call")
+    __slots__ = ("app", "path", "metadata", "encoding", "wire", "added", "body", "call")
 
     def __init__(
         self,
         app: web.GrpcWebApp,
         path: str,
-        headers: list[tuple[bytes, bytes]],
+        metadata: CallMetadata,
         encoding: str | None,
         wire: Any,
         added: tuple[tuple[bytes, bytes], ...],
     ) -> None:
         self.app = app
         self.path = path
-        self.headers = headers
+        self.metadata = metadata
         self.encoding = encoding
         self.wire = wire
         self.added = added
@@ -224,7 +214,7 @@ class WebCall:
     def prepare(self) -> Answer | None:
         try:
             self.call = self.app.prepare(
-                self.path, self.headers, self.encoding, self.wire, bytes(self.body)
+                self.path, self.metadata, self.encoding, self.wire, bytes(self.body)
             )
         except errors.ZitadelError as error:
             return self._answer(None, error)

@@ -44,16 +44,14 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mock_server import heap, lane_cycle
-from mock_server.connection import TRANSPORT_KEY
+from mock_server.connection import H2_PREFACE, TRANSPORT_KEY, no_delay
 
 if TYPE_CHECKING:
     from mock_server.grpc_front.server import GrpcFront
-    from mock_server.lane import RestLane
+    from mock_server.lane import Lane
 
 logger = logging.getLogger(__name__)
 
-# RFC 9113 3.4: the client connection preface of HTTP/2 with prior knowledge.
-H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 # net/http: DefaultMaxHeaderBytes (1 MB) plus the 4096 bytes of slack readRequest allows.
 MAX_HEADER_BYTES = (1 << 20) + 4096
 # net/http's answers to a request it cannot parse (server.go, c.serve: errorHeaders).
@@ -113,15 +111,6 @@ def _escape_request_line(head: bytes) -> bytes:
     return escaped if end < 0 else escaped + head[end:]
 
 
-def _no_delay(transport: asyncio.BaseTransport) -> None:
-    # asyncio sets TCP_NODELAY only on sockets created with proto=IPPROTO_TCP; without it a
-    # response written in two parts waits for the client's delayed ACK (40 ms).
-    sock = transport.get_extra_info("socket")
-    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
 # net/http's closeWriteAndWait: after an error answer it shuts its side down and lingers a
 # little before closing, so the client reads the answer instead of a reset.
 _LINGER_SECONDS = 0.5
@@ -149,7 +138,7 @@ class H11Fallback(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        _no_delay(transport)
+        no_delay(transport)
         self._deadline = _ReadDeadline(self, self.read_timeout)
         self._deadline.arm(self.loop)
 
@@ -249,14 +238,14 @@ class OnePortProtocol(HttpToolsProtocol):
 
     grpc_front: GrpcFront | None = None
     read_timeout: float | None = DEFAULT_READ_TIMEOUT
-    lane: RestLane | None = None
+    lane: Lane | None = None
 
     @classmethod
     def configured(
         cls,
         grpc_front: GrpcFront | None,
         read_timeout: float | None,
-        lane: RestLane | None = None,
+        lane: Lane | None = None,
     ) -> type[OnePortProtocol]:
         """``lane`` answers the plain management and gRPC-web calls without the ASGI round trip
         (:mod:`mock_server.lane`)."""
@@ -268,7 +257,7 @@ class OnePortProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        _no_delay(transport)
+        no_delay(transport)
         self._sniff: bytes | None = b""  # until the first bytes rule HTTP/2 in or out
         self._between_messages = True
         self._head: list[bytes] | None = None  # this request's head so far, for the fallback
@@ -465,7 +454,7 @@ def serve(
     sock: socket.socket,
     *,
     grpc_front: GrpcFront | None,
-    lane: RestLane | None = None,
+    lane: Lane | None = None,
     grace: float = DEFAULT_SHUTDOWN_GRACE,
     read_timeout: float | None = DEFAULT_READ_TIMEOUT,
     keep_alive: int = DEFAULT_KEEP_ALIVE,

@@ -30,7 +30,7 @@ from rest_golden import (
 )
 
 from mock_server import contract
-from mock_server.lane import ManagementCall, RestLane, WebCall
+from mock_server.lane import Lane, ManagementCall, WebCall
 from mock_server.messages import response_class
 from mock_server.serving import OnePortProtocol
 
@@ -276,7 +276,7 @@ def test_a_plain_management_call_takes_the_lane(monkeypatch):
     taken = []
     claim = mock.lane.claim
     monkeypatch.setattr(mock.lane, "claim", lambda *args: taken.append(claim(*args)) or taken[-1])
-    assert isinstance(mock.lane, RestLane)
+    assert isinstance(mock.lane, Lane)
     with _served({"default": mock}, with_lane=True) as ports:
         connection = _Connection(ports["default"])
         try:

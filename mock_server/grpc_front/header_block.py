@@ -147,8 +147,7 @@ class Decoder:
 
 def _string(block: bytes, position: int) -> tuple[bytes, int]:
     huffman = block[position] & 0x80
-    start = _integer(block, position, 7)
-    start, length = start[1], start[0]
+    length, start = _integer(block, position, 7)
     stop = start + length
     if stop > len(block):
         raise CompressionError("string runs past the block")

@@ -10,52 +10,38 @@ docs/grpc-native-facts.md.
 from __future__ import annotations
 
 import asyncio
-import base64
 import functools
-import importlib
 import logging
-import pkgutil
 import struct
 from collections.abc import Callable
 from typing import Any
 
 from google.protobuf.message import DecodeError, Message
 
-from mock_server import bounded, status
+from mock_server import bounded
 from mock_server.domain.errors import Code, ZitadelError
 from mock_server.domain.service import CallMetadata, LifecycleService, Plan
 from mock_server.faults import ConnectionDropped
-from mock_server.grpc_front import codec, gen, header_block
+from mock_server.grpc_front import codec, header_block, web
 from mock_server.grpc_front.http2 import Stream
-from mock_server.grpc_front.web import MAX_MESSAGE_BYTES, percent_encode
+from mock_server.grpc_front.web import MAX_MESSAGE_BYTES
 
 logger = logging.getLogger(__name__)
 
 _MESSAGE_HEAD = struct.Struct(">BL")
-COMPRESSED_FLAG = 0x01
 GRPC = b"application/grpc"
 
 RESPONSE_HEAD = header_block.encode([(b":status", b"200"), (b"content-type", GRPC)])
-OK_TRAILERS = header_block.encode([(b"grpc-status", b"0"), (b"grpc-message", b"")])
+
+
+def _status_fields(error: ZitadelError | None) -> list[tuple[bytes, bytes]]:
+    return [(name.encode(), value.encode("ascii")) for name, value in web.status_pairs(error)]
+
+
+OK_TRAILERS = header_block.encode(_status_fields(None))
 OK_TRAILERS_ONLY = header_block.encode(
-    [(b":status", b"200"), (b"content-type", GRPC), (b"grpc-status", b"0"), (b"grpc-message", b"")]
+    [(b":status", b"200"), (b"content-type", GRPC), *_status_fields(None)]
 )
-
-REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
-REFLECTION_V1ALPHA = "grpc.reflection.v1alpha.ServerReflection"
-HEALTH = "grpc.health.v1.Health"
-
-
-def _status_fields(error: ZitadelError) -> list[tuple[bytes, bytes]]:
-    fields = [
-        (b"grpc-status", str(status.grpc_code(error)).encode("ascii")),
-        (b"grpc-message", percent_encode(error.message).encode("ascii")),
-    ]
-    details = codec.status_details_bin(error)
-    if details is not None:
-        # Binary metadata travels as unpadded base64, as grpc-go writes it.
-        fields.append((codec.STATUS_DETAILS_KEY.encode(), base64.b64encode(details).rstrip(b"=")))
-    return fields
 
 
 def _trailers_only(error: ZitadelError) -> bytes:
@@ -118,17 +104,12 @@ class Messages:
         body, position = self.body, 0
         while len(body) - position >= _MESSAGE_HEAD.size:
             flag, length = _MESSAGE_HEAD.unpack_from(body, position)
-            if length > MAX_MESSAGE_BYTES:
-                return ZitadelError(
-                    Code.RESOURCE_EXHAUSTED,
-                    f"grpc: received message larger than max ({length} vs. {MAX_MESSAGE_BYTES})",
-                )
-            if flag == COMPRESSED_FLAG:
-                return _compression_error(stream)
-            if flag != 0:
-                return ZitadelError(
-                    Code.INTERNAL, f"grpc: received unexpected payload format {flag}"
-                )
+            refusal = web.length_refusal(length)
+            if refusal is None and flag:
+                encoding = stream.header(b"grpc-encoding")
+                refusal = web.flag_refusal(flag, encoding and encoding.decode("latin-1"))
+            if refusal is not None:
+                return refusal
             stop = position + _MESSAGE_HEAD.size + length
             if stop > len(body):
                 break
@@ -139,26 +120,10 @@ class Messages:
         return found
 
 
-def _compression_error(stream: Stream) -> ZitadelError:
-    # grpc-go's checkRecvPayload, for a server without decompressors.
-    encoding = (stream.header(b"grpc-encoding") or b"").decode("latin-1")
-    if encoding in ("", "identity"):
-        return ZitadelError(
-            Code.INTERNAL, "grpc: compressed flag set with identity or empty encoding"
-        )
-    return ZitadelError(
-        Code.UNIMPLEMENTED, f'grpc: Decompressor is not installed for grpc-encoding "{encoding}"'
-    )
-
-
 TOO_LARGE = ZitadelError(
     Code.RESOURCE_EXHAUSTED,
     f"grpc: received message larger than max (over {MAX_MESSAGE_BYTES} bytes)",
 )
-
-
-def unmarshal_error(exc: Exception) -> ZitadelError:
-    return ZitadelError(Code.INTERNAL, f"grpc: error unmarshalling request: {exc}")
 
 
 class Unary:
@@ -227,7 +192,6 @@ class GrpcMethods:
             for rpc_name in codec.RPC_NAMES
         }
         self._standard: dict[str, Callable[[Stream], Any]] | None = None
-        self._calls = set(self._management.values())
 
     # -- a new stream ----------------------------------------------------------------------
 
@@ -237,12 +201,6 @@ class GrpcMethods:
         call = stream.derived.get("call")
         if call is not None:  # the same header block as an earlier management call
             return Unary(call)
-        handler = self._start(stream)
-        if type(handler) is Unary and handler.respond in self._calls:
-            stream.derived["call"] = handler.respond
-        return handler
-
-    def _start(self, stream: Stream) -> Any:
         headers = stream.headers
         content_type = headers.get(b"content-type", b"")
         subtype = _content_subtype(content_type)
@@ -269,6 +227,7 @@ class GrpcMethods:
         path = headers.get(b":path", b"").decode("latin-1")
         call = self._management.get(path)
         if call is not None:
+            stream.derived["call"] = call
             return Unary(call)
         return self._other(stream, path)
 
@@ -317,7 +276,7 @@ class GrpcMethods:
                 request = request_class.FromString(raw)
             except DecodeError as exc:
                 # grpc-go unmarshals before any handler runs, so before authentication.
-                fail(stream, unmarshal_error(exc))
+                fail(stream, web.unmarshal_error(exc))
                 return
             metadata = _metadata(stream)
             try:
@@ -356,7 +315,7 @@ def _invoke(
         return
     except Exception:  # the client gets a status, the log gets the traceback
         logger.exception("gRPC call %s failed", rpc_name)
-        fail(stream, ZitadelError(Code.INTERNAL, "internal error in the mock"))
+        fail(stream, web.UNEXPECTED)
         return
     answer(stream, response)
 
@@ -389,15 +348,3 @@ def _content_subtype(content_type: bytes) -> str | None:
     if rest[0] not in "+;":
         return None
     return rest[1:] or "proto" if rest[0] == "+" else "proto"
-
-
-def generated_service_names() -> list[str]:
-    """Every service of the generated protos, found at run time: a new .proto under gen/
-    shows up in reflection without touching this file."""
-    names = []
-    for module_info in pkgutil.walk_packages(gen.__path__, gen.__name__ + "."):
-        if not module_info.name.endswith("_pb2"):
-            continue
-        module = importlib.import_module(module_info.name)
-        names += [s.full_name for s in module.DESCRIPTOR.services_by_name.values()]
-    return sorted(names)

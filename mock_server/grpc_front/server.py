@@ -14,6 +14,7 @@ import contextlib
 import socket
 import threading
 
+from mock_server.connection import listen
 from mock_server.domain.service import LifecycleService
 from mock_server.grpc_front.address import DEFAULT_GRPC_PORT, grpc_address
 from mock_server.grpc_front.http2 import Http2Connection
@@ -61,45 +62,14 @@ class GrpcFront:
             connection.abort()
 
 
-def _listener(address: str) -> socket.socket:
-    """A listening socket for ``host:port`` (port 0 picks one) or ``unix:path``."""
-    try:
-        if address.startswith("unix:"):
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                sock.bind(address[len("unix:") :])
-                sock.listen(128)
-            except OSError:
-                sock.close()
-                raise
-            return sock
-        host, _, port = address.rpartition(":")
-        host = host.strip("[]")
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        return socket.create_server((host, int(port)), family=family)
-    except (OSError, ValueError) as exc:
-        raise RuntimeError(f"cannot bind gRPC to {address}: {exc}") from None
-
-
 class ThreadedGrpcServer:
-    """A :class:`GrpcFront` on an event loop of its own, in a thread, for a caller without a
-    loop (tests, benchmarks): serving from construction, ``stop(grace).wait(timeout)`` as with
-    grpcio's synchronous server."""
+    """A :class:`GrpcFront` on ``sock`` on an event loop of its own, in a thread, for a caller
+    without a loop (tests, benchmarks): serving from construction, stopped with
+    ``stop(grace).wait(timeout)``."""
 
-    def __init__(self, service: LifecycleService, addresses: list[str]) -> None:
-        sockets: list[socket.socket] = []
-        try:
-            for address in addresses:
-                sockets.append(_listener(address))
-        except RuntimeError:
-            for sock in sockets:
-                sock.close()
-            raise
-        self.ports = [
-            sock.getsockname()[1] if sock.family != getattr(socket, "AF_UNIX", None) else 0
-            for sock in sockets
-        ]
-        self._front = GrpcFront(service, sockets)
+    def __init__(self, service: LifecycleService, sock: socket.socket) -> None:
+        self.port = sock.getsockname()[1]
+        self._front = GrpcFront(service, [sock])
         self._loop = asyncio.new_event_loop()
         self._stopped = threading.Event()
         opened = threading.Event()
@@ -121,7 +91,7 @@ class ThreadedGrpcServer:
             self._loop.close()
 
     def start(self) -> None:
-        """Already serving since construction; kept so a caller reads as with grpcio."""
+        """Nothing to do, it serves from construction: for callers that start a server."""
 
     def stop(self, grace: float | None) -> threading.Event:
         if not self._stopped.is_set() and self._thread.is_alive():
@@ -138,20 +108,13 @@ class ThreadedGrpcServer:
 
 
 def create_grpc_server(
-    service: LifecycleService,
-    host: str = "127.0.0.1",
-    port: int | None = DEFAULT_GRPC_PORT,
-    *,
-    backend: str | None = None,
-) -> tuple[ThreadedGrpcServer, int | None]:
-    """A gRPC server bound to ``host:port`` (0 picks a free port) on a thread of its own.
-
-    ``port=None`` binds no public port; ``backend`` is a further address (``unix:path`` or
-    ``host:port``). Returns the server and its public port. Raises RuntimeError when an
-    address cannot be bound.
-    """
-    addresses = [] if port is None else [grpc_address(host, port)]
-    if backend is not None:
-        addresses.append(backend)
-    server = ThreadedGrpcServer(service, addresses)
-    return server, (server.ports[0] if port is not None else None)
+    service: LifecycleService, host: str = "127.0.0.1", port: int = DEFAULT_GRPC_PORT
+) -> tuple[ThreadedGrpcServer, int]:
+    """A gRPC server bound to ``host:port`` (0 picks a free port) on a thread of its own;
+    returns it and its port. Raises RuntimeError when the address cannot be bound."""
+    try:
+        sock = listen(host, port)
+    except OSError as exc:
+        raise RuntimeError(f"cannot bind gRPC to {grpc_address(host, port)}: {exc}") from None
+    server = ThreadedGrpcServer(service, sock)
+    return server, server.port

@@ -9,6 +9,8 @@ NOT_FOUND "unknown service"; Watch sends the status and keeps the stream open.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 from typing import Any
 
@@ -18,18 +20,18 @@ from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from mock_server.domain.errors import Code, ZitadelError
-from mock_server.grpc_front import methods
+from mock_server.grpc_front import gen, methods, web
 from mock_server.grpc_front.http2 import Stream
 
-REFLECTION_V1 = methods.REFLECTION_V1
-REFLECTION_V1ALPHA = methods.REFLECTION_V1ALPHA
-HEALTH = methods.HEALTH
+REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
+REFLECTION_V1ALPHA = "grpc.reflection.v1alpha.ServerReflection"
+HEALTH = "grpc.health.v1.Health"
 
 
 def handlers() -> dict[str, Callable[[Stream], Any]]:
     """The path of each standard method and what starts a stream of it."""
     _register_reflection_v1()
-    served = methods.generated_service_names()
+    served = generated_service_names()
     names = [*served, HEALTH, REFLECTION_V1ALPHA, REFLECTION_V1]
     servicer = reflection.ReflectionServicer(names)
     serving = {"", *served}
@@ -70,7 +72,7 @@ class _Reflection:
             try:
                 request = reflection_pb2.ServerReflectionRequest.FromString(raw)
             except DecodeError as exc:
-                methods.fail(stream, methods.unmarshal_error(exc))
+                methods.fail(stream, web.unmarshal_error(exc))
                 return
             (response,) = self._servicer.ServerReflectionInfo(iter([request]), None)
             if not stream.headers_sent:
@@ -93,7 +95,7 @@ def _health_request(stream: Stream, raw: bytes) -> health_pb2.HealthCheckRequest
     try:
         return health_pb2.HealthCheckRequest.FromString(raw)
     except DecodeError as exc:
-        methods.fail(stream, methods.unmarshal_error(exc))
+        methods.fail(stream, web.unmarshal_error(exc))
         return None
 
 
@@ -157,3 +159,15 @@ def _register_reflection_v1() -> None:
                 rename(method.output_type),
             )
     pool.Add(proto)
+
+
+def generated_service_names() -> list[str]:
+    """Every service of the generated protos, found at run time: a new .proto under gen/
+    shows up in reflection without touching this file."""
+    names = []
+    for module_info in pkgutil.walk_packages(gen.__path__, gen.__name__ + "."):
+        if not module_info.name.endswith("_pb2"):
+            continue
+        module = importlib.import_module(module_info.name)
+        names += [s.full_name for s in module.DESCRIPTOR.services_by_name.values()]
+    return sorted(names)

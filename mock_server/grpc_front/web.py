@@ -46,6 +46,9 @@ TRAILER_FLAG = 0x80
 _HEADER = struct.Struct(">BI")
 # grpc-go's default limit on a received message.
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+# gRPC-web calls are POST /<package>.<Service>/<Method>; ZITADEL's services are zitadel.*,
+# and the root router tags them with X-Robots-Tag.
+GRPC_WEB_PATH_PREFIX = "/zitadel."
 # A base64 body is 4/3 the size of the frames it carries.
 MAX_BODY_BYTES = (MAX_MESSAGE_BYTES + _HEADER.size) * 4 // 3 + 4
 _BASE64_CHUNK = re.compile(rb"[A-Za-z0-9+/]+={0,2}")
@@ -91,20 +94,25 @@ def trailer_frame(error: ZitadelError | None) -> bytes:
     return _OK_TRAILER if error is None else _error_trailer(error)
 
 
-def _trailer(error: ZitadelError | None) -> bytes:
+def status_pairs(error: ZitadelError | None) -> list[tuple[str, str]]:
+    """The status trailers of a call, both gRPC fronts': grpc-status, the percent-encoded
+    grpc-message (always, even empty) and grpc-status-details-bin when there are details."""
     if error is None:
-        lines = ["grpc-status:0", "grpc-message:"]
-    else:
-        lines = [
-            f"grpc-status:{status.grpc_code(error)}",
-            f"grpc-message:{percent_encode(error.message)}",
-        ]
-        details = codec.status_details_bin(error)
-        if details is not None:
-            # gRPC sends binary metadata as unpadded base64; decoders accept both forms.
-            encoded = base64.b64encode(details).rstrip(b"=").decode("ascii")
-            lines.append(f"{codec.STATUS_DETAILS_KEY}:{encoded}")
-    return frame(TRAILER_FLAG, "".join(f"{line}\r\n" for line in lines).encode("ascii"))
+        return [("grpc-status", "0"), ("grpc-message", "")]
+    pairs = [
+        ("grpc-status", str(status.grpc_code(error))),
+        ("grpc-message", percent_encode(error.message)),
+    ]
+    details = codec.status_details_bin(error)
+    if details is not None:
+        # gRPC sends binary metadata as unpadded base64; decoders accept both forms.
+        pairs.append((codec.STATUS_DETAILS_KEY, base64.b64encode(details).rstrip(b"=").decode()))
+    return pairs
+
+
+def _trailer(error: ZitadelError | None) -> bytes:
+    lines = "".join(f"{name}:{value}\r\n" for name, value in status_pairs(error))
+    return frame(TRAILER_FLAG, lines.encode("ascii"))
 
 
 _OK_TRAILER = _trailer(None)
@@ -127,6 +135,37 @@ def decode_text_body(body: bytes) -> bytes:
     return bytes(decoded)
 
 
+def length_refusal(length: int) -> ZitadelError | None:
+    """grpc-go's answer to a message over its receive limit, or None."""
+    if length > MAX_MESSAGE_BYTES:
+        return _failure(
+            Code.RESOURCE_EXHAUSTED,
+            f"grpc: received message larger than max ({length} vs. {MAX_MESSAGE_BYTES})",
+        )
+    return None
+
+
+def flag_refusal(flag: int, encoding: str | None) -> ZitadelError | None:
+    """grpc-go's answer to a message's flag byte (checkRecvPayload, for a server without
+    decompressors), or None for a plain message."""
+    if flag == COMPRESSED_FLAG:
+        if encoding in (None, "", "identity"):
+            return _failure(
+                Code.INTERNAL, "grpc: compressed flag set with identity or empty encoding"
+            )
+        return _failure(
+            Code.UNIMPLEMENTED,
+            f'grpc: Decompressor is not installed for grpc-encoding "{encoding}"',
+        )
+    if flag != DATA_FLAG:
+        return _failure(Code.INTERNAL, f"grpc: received unexpected payload format {flag}")
+    return None
+
+
+def unmarshal_error(exc: Exception) -> ZitadelError:
+    return _failure(Code.INTERNAL, f"grpc: error unmarshalling request: {exc}")
+
+
 def read_message(body: bytes, encoding: str | None) -> bytes:
     """The one request message of a unary call, from its frames."""
     if len(body) < _HEADER.size:
@@ -136,29 +175,18 @@ def read_message(body: bytes, encoding: str | None) -> bytes:
             f"({len(body)} bytes, a frame header is {_HEADER.size})",
         )
     flag, length = _HEADER.unpack_from(body)
-    if length > MAX_MESSAGE_BYTES:
-        raise _failure(
-            Code.RESOURCE_EXHAUSTED,
-            f"grpc: received message larger than max ({length} vs. {MAX_MESSAGE_BYTES})",
-        )
+    refusal = length_refusal(length)
+    if refusal is not None:
+        raise refusal
     payload = body[_HEADER.size : _HEADER.size + length]
     if len(payload) != length:
         raise _failure(
             Code.INTERNAL,
             f"grpc-web: frame announces {length} bytes but the body holds {len(payload)}",
         )
-    if flag == COMPRESSED_FLAG:
-        # grpc-go's checkRecvPayload, for a server without decompressors.
-        if encoding in (None, "", "identity"):
-            raise _failure(
-                Code.INTERNAL, "grpc: compressed flag set with identity or empty encoding"
-            )
-        raise _failure(
-            Code.UNIMPLEMENTED,
-            f'grpc: Decompressor is not installed for grpc-encoding "{encoding}"',
-        )
-    if flag != DATA_FLAG:
-        raise _failure(Code.INTERNAL, f"grpc: received unexpected payload format {flag}")
+    refusal = flag_refusal(flag, encoding)
+    if refusal is not None:
+        raise refusal
     if len(body) > _HEADER.size + length:
         raise _failure(
             Code.INTERNAL, "grpc-web: a unary request carries one message frame, got more bytes"
@@ -219,7 +247,8 @@ class GrpcWebApp:
         wire = wire_of(content_type)
         try:
             body = await _read_grpc_web_body(receive)
-            call = self.prepare(scope["path"], raw_headers, encoding, wire, body)
+            metadata = codec.metadata_from_asgi(raw_headers, transport="grpc-web")
+            call = self.prepare(scope["path"], metadata, encoding, wire, body)
             # Injected latency is awaited, never slept: the event loop serves other calls.
             if call.plan.delay:
                 await codec.wait_out(call.plan)
@@ -242,7 +271,7 @@ class GrpcWebApp:
     def prepare(
         self,
         path: str,
-        raw_headers: Iterable[tuple[bytes, bytes]],
+        metadata: CallMetadata,
         encoding: str | None,
         wire: _Wire,
         body: bytes,
@@ -266,7 +295,6 @@ class GrpcWebApp:
             raise _failure(Code.UNIMPLEMENTED, f"malformed method name: {path!r}")
         if service_name != codec.SERVICE_NAME:
             raise _failure(Code.UNIMPLEMENTED, f"unknown service {service_name}")
-        metadata = codec.metadata_from_asgi(raw_headers, transport="grpc-web")
         request_class = codec.request_class(rpc_name)
         if request_class is None:
             # Not one of the eight: the domain words the UNIMPLEMENTED, as on native gRPC.
@@ -276,7 +304,7 @@ class GrpcWebApp:
         try:
             request = request_class.FromString(message)
         except DecodeError as exc:
-            raise _failure(Code.INTERNAL, f"grpc: error unmarshalling request: {exc}") from None
+            raise unmarshal_error(exc) from None
         return WebCall(rpc_name, request, metadata, self.service.plan(rpc_name, metadata))
 
 

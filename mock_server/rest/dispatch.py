@@ -31,12 +31,11 @@ from mock_server.domain import errors
 from mock_server.domain.service import LifecycleService
 from mock_server.http_body import BodyTooLarge, ClientDisconnected, read_body
 from mock_server.rest import gateway
-from mock_server.rest.json_body import decode_request_body
 from mock_server.rest.management import DROPPED, Route
 
 logger = logging.getLogger(__name__)
 
-_JSON = (b"content-type", b"application/json")
+JSON_CONTENT_TYPE = (b"content-type", b"application/json")
 # What RestDispatch.match remembers: at most this many paths, each at most this long.
 _REMEMBERED_PATHS = 4096
 _REMEMBERED_PATH_LENGTH = 256
@@ -113,7 +112,7 @@ class RestDispatch:
             await send({"type": "http.response.start", "status": DROPPED, "headers": []})
             await send({"type": "http.response.body", "body": b""})
             return
-        headers = [_JSON, (b"content-length", b"%d" % len(answer))]
+        headers = [JSON_CONTENT_TYPE, (b"content-length", b"%d" % len(answer))]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": answer})
 
@@ -126,4 +125,4 @@ class RestDispatch:
             raw = await read_body(receive, gateway.MAX_BODY_BYTES, disconnect_raises=True)
         except BodyTooLarge as exc:
             raise gateway.too_large(exc) from None
-        return decode_request_body(raw, route.field_names)
+        return route.decode_body(raw)

@@ -22,7 +22,7 @@ from mock_server.domain.world import Details
 from mock_server.faults import ConnectionDropped
 from mock_server.grpc_front import codec
 from mock_server.rest.gateway import compact_json
-from mock_server.rest.json_body import TooDeep
+from mock_server.rest.json_body import TooDeep, decode_request_body
 
 # What a front answers when an injected fault dropped the connection: nobody reads it.
 DROPPED = 499
@@ -96,6 +96,10 @@ class Route:
             if await connection.drop(scope):
                 return None
             raise dropped.undeliverable() from None
+
+    def decode_body(self, raw: bytes) -> dict[str, Any] | None:
+        """The body as the gateway decodes it; a GET binds none, whatever it holds."""
+        return decode_request_body(raw, self.field_names) if self.rpc.has_body else None
 
     def fields(self, path_values: Mapping[str, str], body: dict[str, Any] | None) -> dict:
         """The request fields: the path's, and for a read the body's as the gateway decodes
