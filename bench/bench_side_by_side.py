@@ -253,7 +253,7 @@ def start_starlette() -> Server:
 
 def serve_starlette(port: int) -> None:
     """Plain Starlette answering fixed JSON on every path, on the mock's uvicorn settings
-    (httptools, uvloop, the 5 s keep-alive of mock_server.serving, no access log)."""
+    (httptools, uvloop, the 5 s keep-alive of mock_server.one_port, no access log)."""
     import uvicorn
     from starlette.applications import Starlette
     from starlette.responses import JSONResponse

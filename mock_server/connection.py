@@ -2,7 +2,7 @@
 listeners and protocols share about it (how they listen, the HTTP/2 preface, TCP_NODELAY).
 
 ASGI gives an app no handle on its connection; the mock's own protocols
-(:mod:`mock_server.serving`) put the asyncio transport into the scope under
+(:mod:`mock_server.one_port`) put the asyncio transport into the scope under
 :data:`TRANSPORT_KEY`. Under another server (Starlette's TestClient, httpx's ASGITransport)
 there is none, and :func:`drop` says so, so the front answers a status instead.
 """

@@ -278,7 +278,7 @@ class ZitadelMock:
             raise RuntimeError("the mock is already started")
         import uvicorn
 
-        from mock_server import serving
+        from mock_server import one_port, serving
 
         stack = contextlib.ExitStack()
         try:
@@ -293,7 +293,7 @@ class ZitadelMock:
                 grpc_servers.append(front)
             config = uvicorn.Config(
                 self.server.app,
-                http=serving.OnePortProtocol.configured(front, None, self.server.lane),
+                http=one_port.OnePortProtocol.configured(front, None, self.server.lane),
                 log_level="warning",
                 lifespan="off",
             )

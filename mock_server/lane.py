@@ -3,7 +3,7 @@
 Under uvicorn an ASGI request costs 26 µs of CPU before any app code runs (its cycle, the task
 it starts, the events and the per-header checks of the answer: 35 µs per request for an app
 that sends fixed bytes, against 9 µs for the same bytes from the parser's callback), about a
-quarter of a management call. So the mock's listener (mock_server/serving.py) offers each
+quarter of a management call. So the mock's listener (mock_server/one_port.py) offers each
 request head here first; the lane takes the plain ones, the management operations the REST
 route table holds (:mod:`~mock_server.rest.dispatch`) and gRPC-web calls, and answers them with
 the very same parts as the ASGI path: the gateway's decoding, :meth:`Route.result`, the

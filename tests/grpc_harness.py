@@ -38,7 +38,7 @@ from mock_server.grpc_front.codec import request_class
 from mock_server.grpc_front.gen.zitadel import message_pb2
 from mock_server.grpc_front.server import GrpcFront
 from mock_server.messages import response_class
-from mock_server.serving import OnePortProtocol
+from mock_server.one_port import OnePortProtocol
 
 E2E_NODE_DIR = Path(__file__).resolve().parent / "e2e_node"
 SERVICE_PATH = "/zitadel.management.v1.ManagementService/"
@@ -85,7 +85,7 @@ class RunningMock:
 @contextmanager
 def serve_mock(world: World) -> Iterator[RunningMock]:
     """The mock's HTTP app under uvicorn and a gRPC server of its own, on free loopback ports;
-    the HTTP port serves native gRPC too, as the CLI's does (mock_server/serving.py)."""
+    the HTTP port serves native gRPC too, as the CLI's does (mock_server/one_port.py)."""
     mock = create_mock(world)
     grpc_server, grpc_port = create_grpc_server(mock.service, "127.0.0.1", 0)
     grpc_server.start()

@@ -19,7 +19,7 @@ import grpc
 import pytest
 from mock_process import start_mock
 
-from mock_server.serving import GO_400, GO_431
+from mock_server.one_port import GO_400, GO_431
 
 SEED = 20240607
 RPC_PATHS = [

@@ -42,7 +42,7 @@ CLIENTS = {
     "zitadel-node": "grpc",  # @zitadel/node 3.0.28
     "client-web": "grpc-web",  # @zitadel/client 1.3.1, /web
     "client-node": "grpc",  # @zitadel/client 1.3.1, /node
-    # ZITADEL serves native gRPC on its HTTP port too; so does the mock (mock_server/serving.py)
+    # ZITADEL serves native gRPC on its HTTP port too; so does the mock (mock_server/one_port.py)
     "zitadel-node@http-port": "grpc on the HTTP port",
 }
 

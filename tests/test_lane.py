@@ -32,7 +32,7 @@ from rest_golden import (
 from mock_server import contract
 from mock_server.lane import Lane, ManagementCall, WebCall
 from mock_server.messages import response_class
-from mock_server.serving import OnePortProtocol
+from mock_server.one_port import OnePortProtocol
 
 _DATE_HEADER = re.compile(rb"^date: [^\r]*\r\n", re.MULTILINE)
 

@@ -10,7 +10,7 @@ from collections import defaultdict
 
 import pytest
 
-from mock_server import serving
+from mock_server import one_port
 from mock_server.inprocess import ZitadelMock
 
 ACTION = "/management/v1/actions/182142426217625554"
@@ -36,13 +36,13 @@ class _CountingTransport:
 def mock_and_writes(monkeypatch):
     """A mock in this process, and every write its server made, by client port."""
     writes: dict[int, list[bytes]] = defaultdict(list)
-    original = serving.OnePortProtocol.connection_made
+    original = one_port.OnePortProtocol.connection_made
 
     def counted(protocol, transport) -> None:
         port = transport.get_extra_info("peername")[1]
         original(protocol, _CountingTransport(transport, writes[port]))
 
-    monkeypatch.setattr(serving.OnePortProtocol, "connection_made", counted)
+    monkeypatch.setattr(one_port.OnePortProtocol, "connection_made", counted)
     with ZitadelMock(grpc=False) as mock:
         yield mock, writes
 

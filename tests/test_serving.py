@@ -14,7 +14,7 @@ import pytest
 from grpc_harness import ADMIN, call_grpc
 from mock_process import start_mock
 
-from mock_server.serving import GO_400, GO_431
+from mock_server.one_port import GO_400, GO_431
 
 HALF_SENT_BODY = (
     b"POST /management/v1/orgs/me/_reactivate HTTP/1.1\r\nHost: x\r\n"

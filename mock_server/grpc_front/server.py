@@ -1,7 +1,7 @@
 """Native gRPC (HTTP/2, plaintext) in front of the domain, on the mock's own event loop.
 
 ZITADEL serves gRPC on the same port as REST: the mock's HTTP port hands every connection that
-opens with the HTTP/2 preface to a :class:`GrpcFront` (mock_server/serving.py), and
+opens with the HTTP/2 preface to a :class:`GrpcFront` (mock_server/one_port.py), and
 ``--grpc-port`` is a listener of the same front. A call is a few function calls on the loop
 beside the REST and gRPC-web requests: :mod:`http2` frames it, :mod:`methods` answers it.
 Nothing here imports grpcio; reflection and health load it with their first call.
