@@ -4,7 +4,8 @@ ZITADEL serves gRPC on the same port as REST: the mock's HTTP port hands every c
 opens with the HTTP/2 preface to a :class:`GrpcFront` (mock_server/one_port.py), and
 ``--grpc-port`` is a listener of the same front. A call is a few function calls on the loop
 beside the REST and gRPC-web requests: :mod:`http2` frames it, :mod:`methods` answers it.
-Nothing here imports grpcio; reflection and health load it with their first call.
+Nothing here imports grpcio; reflection and health load it with their first call, the HTTP/2
+code itself with the first connection.
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ import asyncio
 import contextlib
 import socket
 import threading
+from typing import TYPE_CHECKING
 
+from mock_server import heap
 from mock_server.connection import listen
 from mock_server.domain.service import LifecycleService
 from mock_server.grpc_front.address import DEFAULT_GRPC_PORT, grpc_address
-from mock_server.grpc_front.http2 import Http2Connection
-from mock_server.grpc_front.methods import GrpcMethods
+
+if TYPE_CHECKING:
+    from mock_server.grpc_front.http2 import Http2Connection
+    from mock_server.grpc_front.methods import GrpcMethods
 
 # A connection of its own port must send the HTTP/2 preface within this time.
 PREFACE_TIMEOUT = 10.0
@@ -31,13 +36,26 @@ class GrpcFront:
     def __init__(
         self, service: LifecycleService, listeners: list[socket.socket] | None = None
     ) -> None:
-        self.methods = GrpcMethods(service)
+        self._service = service
+        self._methods: GrpcMethods | None = None
         self.connections: set[Http2Connection] = set()
         self._listeners = list(listeners or [])
         self._servers: list[asyncio.AbstractServer] = []
 
     def connection(self, preface_timeout: float | None = None) -> Http2Connection:
-        return Http2Connection(self.methods.start, self.connections, preface_timeout)
+        from mock_server.grpc_front.http2 import Http2Connection
+
+        return Http2Connection(self._started().start, self.connections, preface_timeout)
+
+    def _started(self) -> GrpcMethods:
+        # Built with the first connection: HTTP/2, HPACK and the method table are a few
+        # hundredths of a second of start-up that a mock nobody calls over gRPC never needs.
+        if self._methods is None:
+            from mock_server.grpc_front.methods import GrpcMethods
+
+            self._methods = GrpcMethods(self._service)
+            heap.built_to_last()
+        return self._methods
 
     async def open(self) -> None:
         loop = asyncio.get_running_loop()
