@@ -1,6 +1,7 @@
 """Native gRPC loads nothing it does not use: the mock never imports grpcio to serve
-ManagementService (its own HTTP/2 front, mock_server/grpc_front/http2.py); reflection and
-health, which grpcio's packages bring, load with their first call. The first gRPC calls
+ManagementService (its own HTTP/2 front, mock_server/grpc_front/http2.py, which loads with
+the first gRPC connection); reflection and health, which grpcio's packages bring, load with
+their first call. The first gRPC calls
 (several at once) all get answers.
 
 Run in a fresh interpreter: this test process has grpcio loaded already."""
@@ -24,6 +25,7 @@ SCRIPT = textwrap.dedent(
     seen = {}
     with ZitadelMock() as mock:
         seen["idle"] = "grpc" in sys.modules
+        seen["idle_http2"] = "mock_server.grpc_front.http2" in sys.modules
         owner = {"Authorization": "Bearer " + mock.tokens["instance_owner"]}
         rest = mock.client(headers=owner).get("/management/v1/orgs/me")
         seen["rest"] = rest.status_code
@@ -74,6 +76,7 @@ def test_native_grpc_loads_only_what_it_serves():
     )
     seen = json.loads(result.stdout.splitlines()[-1])
     assert seen["idle"] is False  # no grpcio at start-up
+    assert seen["idle_http2"] is False  # nor the HTTP/2 code, until a gRPC connection
     assert (seen["rest"], seen["after_rest"]) == (200, False)
     answers = seen["answers"]
     assert len(answers) == 4 and len(set(answers)) == 1 and answers[0].isdigit()
