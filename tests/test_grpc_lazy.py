@@ -1,8 +1,7 @@
 """Native gRPC loads nothing it does not use: the mock never imports grpcio to serve
 ManagementService (its own HTTP/2 front, mock_server/grpc_front/http2.py, which loads with
 the first gRPC connection); reflection and health, which grpcio's packages bring, load with
-their first call. The first gRPC calls
-(several at once) all get answers.
+their first call. The first gRPC calls (several at once) all get answers.
 
 Run in a fresh interpreter: this test process has grpcio loaded already."""
 
