@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 import httptools
@@ -44,10 +44,59 @@ class Answer(NamedTuple):
     body: bytes
 
 
-class ManagementCall:
-    """One claimed REST request: its route and head, then its body, then :meth:`answer`."""
+class _Claimed:
+    """What both kinds of call share: the body as the parser brings it, then :meth:`prepare`
+    and :meth:`answer`, each failure answered in the call's own wire form (an unexpected one
+    logged in full, as the ASGI path logs it)."""
 
-    __slots__ = ("route", "values", "metadata", "added", "body", "fields", "plan")
+    __slots__ = ("added", "body", "plan")
+
+    def __init__(self, added: tuple[tuple[bytes, bytes], ...]) -> None:
+        self.added = added  # CORS, then X-Robots-Tag, as the ASGI layers add them
+        self.body = bytearray()
+        self.plan: Plan | None = None
+
+    @property
+    def delay(self) -> float:
+        return self.plan.delay if self.plan is not None else 0.0
+
+    def prepare(self) -> Answer | None:
+        """Decode the body and take the call's plan; an answer when that already fails."""
+        return self._guarded(self._prepare)
+
+    def answer(self) -> Answer | None:
+        """The answer of the prepared call (its latency waited out), or None for an injected
+        drop: the connection is to be cut."""
+        assert self.plan is not None
+        return self._guarded(self._result)
+
+    def _guarded(self, step: Callable[[], Answer | None]) -> Answer | None:
+        try:
+            return step()
+        except ConnectionDropped:
+            return None
+        except errors.ZitadelError as error:
+            return self._failure(error)
+        except Exception as exc:  # a bug of the mock: still an answer, and logged in full
+            return self._failure(self._unexpected(exc))
+
+    def _prepare(self) -> Answer | None:
+        raise NotImplementedError
+
+    def _result(self) -> Answer:
+        raise NotImplementedError
+
+    def _failure(self, error: errors.ZitadelError) -> Answer:
+        raise NotImplementedError
+
+    def _unexpected(self, exc: Exception) -> errors.ZitadelError:
+        raise NotImplementedError
+
+
+class ManagementCall(_Claimed):
+    """One claimed REST request: its route and head, then its body."""
+
+    __slots__ = ("route", "values", "metadata", "fields")
 
     def __init__(
         self,
@@ -56,52 +105,31 @@ class ManagementCall:
         metadata: CallMetadata,
         added: tuple[tuple[bytes, bytes], ...],
     ) -> None:
+        super().__init__(added)
         self.route = route
         self.values = values
         self.metadata = metadata
-        self.added = added  # CORS, then X-Robots-Tag, as the ASGI layers add them
-        self.body = bytearray()
         self.fields: dict = {}
-        self.plan: Plan | None = None
 
-    def prepare(self) -> Answer | None:
-        """Decode the body and take the call's plan; an answer when that already fails."""
+    def _prepare(self) -> None:
         route = self.route
-        try:
-            body = route.decode_body(bytes(self.body))
-            self.fields = route.fields(self.values, body)
-            self.plan = route.service.plan(route.rpc.name, self.metadata)
-        except errors.ZitadelError as error:
-            return self._error(error)
-        except Exception as exc:  # a bug of the mock: still an envelope, and logged in full
-            gateway.log_unexpected(exc)
-            return self._error(gateway.UNEXPECTED)
-        return None
+        self.fields = route.fields(self.values, route.decode_body(bytes(self.body)))
+        self.plan = route.service.plan(route.rpc.name, self.metadata)
 
-    @property
-    def delay(self) -> float:
-        return self.plan.delay if self.plan is not None else 0.0
-
-    def answer(self) -> Answer | None:
-        """The answer of the prepared call (its latency waited out), or None for an injected
-        drop: the connection is to be cut."""
+    def _result(self) -> Answer:
         assert self.plan is not None
-        try:
-            payload = self.route.result(self.fields, self.metadata, self.plan)
-        except ConnectionDropped:
-            return None
-        except errors.ZitadelError as error:
-            return self._error(error)
-        except Exception as exc:
-            gateway.log_unexpected(exc)
-            return self._error(gateway.UNEXPECTED)
+        payload = self.route.result(self.fields, self.metadata, self.plan)
         headers = [JSON_CONTENT_TYPE, (b"content-length", b"%d" % len(payload)), *self.added]
         return Answer(200, headers, payload)
 
-    def _error(self, error: errors.ZitadelError) -> Answer:
+    def _failure(self, error: errors.ZitadelError) -> Answer:
         body, headers = gateway.error_answer(error)
         # The same headers in the same order as gateway.send_error's, then the layers'.
         return Answer(status.http_status(error), [*headers, *self.added], body)
+
+    def _unexpected(self, exc: Exception) -> errors.ZitadelError:
+        gateway.log_unexpected(exc)
+        return gateway.UNEXPECTED
 
 
 class Lane:
@@ -180,10 +208,10 @@ class Lane:
         return not len(instance.faults)
 
 
-class WebCall:
-    """One claimed gRPC-web call: its head, then its body, then :meth:`answer`."""
+class WebCall(_Claimed):
+    """One claimed gRPC-web call: its head, then its body."""
 
-    __slots__ = ("app", "path", "metadata", "encoding", "wire", "added", "body", "call")
+    __slots__ = ("app", "path", "metadata", "encoding", "wire", "call")
 
     def __init__(
         self,
@@ -194,49 +222,32 @@ class WebCall:
         wire: Any,
         added: tuple[tuple[bytes, bytes], ...],
     ) -> None:
+        super().__init__(added)
         self.app = app
         self.path = path
         self.metadata = metadata
         self.encoding = encoding
         self.wire = wire
-        self.added = added
-        self.body = bytearray()
         self.call: web.WebCall | None = None
 
-    @property
-    def plan(self) -> Plan | None:
-        return self.call.plan if self.call is not None else None
+    def _prepare(self) -> None:
+        self.call = self.app.prepare(
+            self.path, self.metadata, self.encoding, self.wire, bytes(self.body)
+        )
+        self.plan = self.call.plan
 
-    @property
-    def delay(self) -> float:
-        return self.call.plan.delay if self.call is not None else 0.0
-
-    def prepare(self) -> Answer | None:
-        try:
-            self.call = self.app.prepare(
-                self.path, self.metadata, self.encoding, self.wire, bytes(self.body)
-            )
-        except errors.ZitadelError as error:
-            return self._answer(None, error)
-        except Exception:
-            web.logger.exception("gRPC-web call %s failed", self.path)
-            return self._answer(None, web.UNEXPECTED)
-        return None
-
-    def answer(self) -> Answer | None:
+    def _result(self) -> Answer:
         assert self.call is not None
-        try:
-            response = self.call.invoke(self.app.service)
-        except ConnectionDropped:
-            return None
-        except errors.ZitadelError as error:
-            return self._answer(None, error)
-        except Exception:
-            web.logger.exception("gRPC-web call %s failed", self.path)
-            return self._answer(None, web.UNEXPECTED)
-        return self._answer(response, None)
+        return self._wire_answer(self.call.invoke(self.app.service), None)
 
-    def _answer(self, response: Any, error: errors.ZitadelError | None) -> Answer:
+    def _failure(self, error: errors.ZitadelError) -> Answer:
+        return self._wire_answer(None, error)
+
+    def _unexpected(self, exc: Exception) -> errors.ZitadelError:
+        web.logger.error("gRPC-web call %s failed", self.path, exc_info=exc)
+        return web.UNEXPECTED
+
+    def _wire_answer(self, response: Any, error: errors.ZitadelError | None) -> Answer:
         headers, payload = web.answer(self.wire, response, error)
         return Answer(200, [*headers, *self.added], payload)
 

@@ -382,3 +382,29 @@ def test_the_lane_answers_as_the_asgi_path_where_a_head_is_odd(head):
         with _served({"default": mock}, with_lane) as ports:
             answers.append(_DATE_HEADER.sub(b"", _raw(ports["default"], data)).split(b"\r\n")[0])
     assert answers[0] == answers[1] and answers[0] != b""
+
+
+def test_a_bug_in_a_lane_call_is_an_answer_and_a_log_line(monkeypatch, caplog):
+    from mock_server.app import create_mock
+    from mock_server.domain.service import LifecycleService
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(LifecycleService, "call", broken)
+    mock = create_mock(seed=0)
+    auth = (("Authorization", f"Bearer {ADMIN}"),)
+    rest = Request("GET", "/management/v1/orgs/me", auth)
+    body = grpc_web_body("GetMyOrg", {})
+    grpc_web = Request(
+        "POST", WEB_PATH + "GetMyOrg", (("content-type", "application/grpc-web+proto"), *auth), body
+    )
+    with _served({"default": mock}, True) as ports:
+        answers = []
+        for request in (rest, grpc_web):
+            connection = _Connection(ports["default"])
+            answers.append(connection.exchange(request))
+            connection.close()
+    assert answers[0].startswith(b"HTTP/1.1 500") and b'"code":13' in answers[0]
+    assert answers[1].startswith(b"HTTP/1.1 200") and b"grpc-status:13" in answers[1]
+    assert caplog.text.count("a bug") >= 2
