@@ -19,6 +19,7 @@ from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
+from mock_server import bounded
 from mock_server import protojson as protojson_writer
 from mock_server.domain import errors
 from mock_server.domain.queries import (
@@ -296,6 +297,20 @@ def read_response(rpc_name: str, view: Any) -> Message:
     return _ANSWERS[rpc_name](rpc_name, view)
 
 
+# A read answers the same resource again and again (a UI polling it), and a message's bytes
+# decide its JSON: so the JSON is remembered by them, for messages of at most this many bytes.
+_REMEMBERED_MESSAGE_BYTES = 2048
+_json_of: bounded.BoundedMemory[bytes] = bounded.BoundedMemory(1024)
+
+
 def protojson(message: Message) -> bytes:
     """The gateway's JSON of a message: protojson's names and zero-value omission, compact."""
-    return protojson_writer.dumps(message)
+    raw = message.SerializeToString()
+    if len(raw) > _REMEMBERED_MESSAGE_BYTES:
+        return protojson_writer.dumps(message)
+    key = (message.DESCRIPTOR.full_name, raw)
+    written = _json_of.get(key)
+    if written is None:
+        written = protojson_writer.dumps(message)
+        _json_of.put(key, written)
+    return written

@@ -226,3 +226,25 @@ def test_set_timestamp_is_from_datetime():
     edge = datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1)))  # 0000-12-31 in UTC
     with pytest.raises(OverflowError):
         messages.set_timestamp(timestamp_pb2.Timestamp(), edge)
+
+
+def test_a_remembered_answer_is_the_json_of_the_very_message_asked_for(monkeypatch):
+    from mock_server import bounded
+
+    monkeypatch.setattr(messages, "_json_of", bounded.BoundedMemory(8))
+    rng = random.Random(3)
+    seen = []
+    for _ in range(40):
+        action = action_pb2.Action()
+        _fill(action, rng)
+        # Asked twice and once more after others: always its own JSON, never a neighbour's.
+        seen.append(action)
+        for message in (action, rng.choice(seen)):
+            assert messages.protojson(message) == protojson.dumps(message)
+    assert len(messages._json_of) <= 8
+    # A message over the size remembered is written, not kept.
+    big = action_pb2.Action(script="x" * 5000)
+    before = len(messages._json_of)
+    assert messages.protojson(big) == protojson.dumps(big)
+    assert len(messages._json_of) == before
+    assert all(len(key[1]) <= 2048 for key in messages._json_of._entries)
