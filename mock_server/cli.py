@@ -30,12 +30,30 @@ from mock_server.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
 CONTROL_UI_PATH = "/_mock/v1/ui/"
 
 
+class _VersionAction(argparse.Action):
+    """argparse's --version, with the version looked up only when asked for: reading the
+    installed distribution's metadata costs every start ~20 ms."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS) -> None:
+        super().__init__(
+            option_strings,
+            dest,
+            default=argparse.SUPPRESS,
+            nargs=0,
+            help="show program's version number and exit",
+        )
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+        print(f"{parser.prog} {package_version()}")
+        parser.exit()
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="zitadel-mock",
         description="A stateful mock of ZITADEL's Management API v1 lifecycle endpoints.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
     parser.add_argument(
         "--port",

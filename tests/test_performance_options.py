@@ -110,12 +110,18 @@ def test_a_yaml_flow_mapping_that_is_no_json_still_loads(tmp_path) -> None:
 _START_UP = """
 import asyncio, json, sys
 import mock_server.cli
+from mock_server import contract
 from mock_server.app import create_mock
 
+spec_reads = []
+read = contract.load_spec
+contract.load_spec = lambda *args: spec_reads.append(args) or read(*args)
+mock_server.cli.parse_args(["--port", "0"])
 mock = create_mock(seed=0)
 at_start = sorted(
     {name.split(".")[0] for name in sys.modules} & {"connexion", "schemathesis", "faker"}
-)
+) + sorted({"importlib.metadata"} & set(sys.modules))
+reads_at_start = len(spec_reads)
 
 async def info():
     sent = []
@@ -130,14 +136,16 @@ async def info():
     return sent[0]["status"]
 
 status = asyncio.run(info())
-print(json.dumps({"at_start": at_start, "status": status,
+print(json.dumps({"at_start": at_start, "spec_reads": reads_at_start, "status": status,
                   "connexion_after": "connexion" in sys.modules,
                   "schemathesis_after": "schemathesis" in sys.modules}))
 """
 
 
 def test_start_up_leaves_connexion_for_the_first_request_that_needs_it() -> None:
-    # A fresh interpreter: what start-up imports, then what the first control call does.
+    # A fresh interpreter: what start-up imports, then what the first control call does. The
+    # spec is parsed once before (the base path and the RPC table share it) and the version,
+    # the installed distribution's metadata, is read only for --version.
     out = subprocess.run(
         [sys.executable, "-W", "error", "-c", _START_UP],
         capture_output=True,
@@ -146,6 +154,7 @@ def test_start_up_leaves_connexion_for_the_first_request_that_needs_it() -> None
     ).stdout
     assert json.loads(out) == {
         "at_start": [],
+        "spec_reads": 1,
         "status": 200,
         "connexion_after": True,
         "schemathesis_after": False,
