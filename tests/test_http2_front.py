@@ -16,7 +16,8 @@ import pytest
 from mock_server import ZitadelMock
 from mock_server.domain.service import LifecycleService
 from mock_server.fixtures import seeded_world
-from mock_server.grpc_front import create_grpc_server, http2
+from mock_server.grpc_front import create_grpc_server
+from mock_server.grpc_front import frames as h2
 from mock_server.grpc_front.gen.zitadel import management_pb2
 from mock_server.grpc_front.header_block import CompressionError, Decoder
 
@@ -36,10 +37,10 @@ class RawClient:
         self.goaways: list[tuple[int, int]] = []  # (last stream id, code)
         self.next_stream = 1
         payload = b"".join(struct.pack(">HL", k, v) for k, v in (settings or {}).items())
-        self.sock.sendall(http2.PREFACE + http2.frame(http2.SETTINGS, 0, 0, payload))
+        self.sock.sendall(h2.PREFACE + h2.frame(h2.SETTINGS, 0, 0, payload))
 
     def send(self, kind: int, flags: int, stream_id: int, payload: bytes = b"") -> None:
-        self.sock.sendall(http2.frame(kind, flags, stream_id, payload))
+        self.sock.sendall(h2.frame(kind, flags, stream_id, payload))
 
     def read(self) -> tuple[int, int, int, bytes]:
         while True:
@@ -49,7 +50,7 @@ class RawClient:
                     head, self.buffer = self.buffer[:9], self.buffer[9:]
                     payload, self.buffer = self.buffer[:length], self.buffer[length:]
                     stream_id = int.from_bytes(head[5:9], "big") & 0x7FFFFFFF
-                    if head[3] == http2.GOAWAY:
+                    if head[3] == h2.GOAWAY:
                         self.goaways.append(struct.unpack(">LL", payload[:8]))
                     return head[3], head[4], stream_id, payload
             chunk = self.sock.recv(65536)
@@ -86,13 +87,13 @@ class RawClient:
         ]
         block = self.encoder.encode(headers)
         pieces = [block[i : i + 16384] for i in range(0, len(block), 16384)]
-        end_stream = http2.END_STREAM if body is None and end else 0
+        end_stream = h2.END_STREAM if body is None and end else 0
         for index, piece in enumerate(pieces):
-            kind = http2.HEADERS if index == 0 else http2.CONTINUATION
-            last = http2.END_HEADERS if index == len(pieces) - 1 else 0
+            kind = h2.HEADERS if index == 0 else h2.CONTINUATION
+            last = h2.END_HEADERS if index == len(pieces) - 1 else 0
             self.send(kind, last | (end_stream if index == 0 else 0), stream_id, piece)
         if body is not None:
-            self.send(http2.DATA, http2.END_STREAM if end else 0, stream_id, body)
+            self.send(h2.DATA, h2.END_STREAM if end else 0, stream_id, body)
         return stream_id
 
     def answer(self, stream_id: int) -> dict:
@@ -100,19 +101,19 @@ class RawClient:
         blocks, data, reset = [], b"", None
         while True:
             kind, flags, sid, payload = self.read()
-            if kind == http2.SETTINGS and not flags & http2.ACK:
-                self.send(http2.SETTINGS, http2.ACK, 0)
+            if kind == h2.SETTINGS and not flags & h2.ACK:
+                self.send(h2.SETTINGS, h2.ACK, 0)
             if sid != stream_id:
                 continue
-            if kind == http2.HEADERS:
+            if kind == h2.HEADERS:
                 blocks.append(dict(self.decoder.decode(payload)))
-            elif kind == http2.DATA:
+            elif kind == h2.DATA:
                 data += payload
-            elif kind == http2.RST_STREAM:
+            elif kind == h2.RST_STREAM:
                 reset = int.from_bytes(payload, "big")
                 if not blocks:
                     return {"blocks": blocks, "data": data, "reset": reset}
-            if flags & http2.END_STREAM and kind in (http2.HEADERS, http2.DATA):
+            if flags & h2.END_STREAM and kind in (h2.HEADERS, h2.DATA):
                 return {"blocks": blocks, "data": data, "reset": reset}
             if reset is not None:
                 return {"blocks": blocks, "data": data, "reset": reset}
@@ -188,11 +189,11 @@ def test_a_broken_header_block_is_a_compression_error(block):
 
 
 def test_the_server_settles_settings_and_answers_pings(client):
-    client.send(http2.PING, 0, 0, b"12345678")
-    frames = client.frames_until(lambda f: f[0] == http2.PING)
+    client.send(h2.PING, 0, 0, b"12345678")
+    frames = client.frames_until(lambda f: f[0] == h2.PING)
     kinds = [(kind, flags) for kind, flags, _, _ in frames]
-    assert (http2.SETTINGS, 0) in kinds and (http2.SETTINGS, http2.ACK) in kinds
-    assert frames[-1] == (http2.PING, http2.ACK, 0, b"12345678")
+    assert (h2.SETTINGS, 0) in kinds and (h2.SETTINGS, h2.ACK) in kinds
+    assert frames[-1] == (h2.PING, h2.ACK, 0, b"12345678")
 
 
 def test_a_call_answers_head_message_and_trailers(mock, client):
@@ -209,7 +210,7 @@ def test_a_call_answers_head_message_and_trailers(mock, client):
 
 
 def test_an_answer_waits_for_flow_control_credit(mock):
-    client = RawClient(mock.grpc_target, {http2.SETTINGS_INITIAL_WINDOW_SIZE: 16})
+    client = RawClient(mock.grpc_target, {h2.SETTINGS_INITIAL_WINDOW_SIZE: 16})
     try:
         body = grpc_message(management_pb2.ListActionsRequest())
         stream = client.request(SERVICE + "ListActions", body, extra=auth(mock))
@@ -220,11 +221,11 @@ def test_an_answer_waits_for_flow_control_credit(mock):
                 frame = client.read()
                 if frame[2] == stream:
                     first.append(frame)
-        data = b"".join(payload for kind, _, _, payload in first if kind == http2.DATA)
+        data = b"".join(payload for kind, _, _, payload in first if kind == h2.DATA)
         assert len(data) == 16  # the window, no more, and no trailers yet
-        assert [kind for kind, *_ in first] == [http2.HEADERS, http2.DATA]
+        assert [kind for kind, *_ in first] == [h2.HEADERS, h2.DATA]
         client.sock.settimeout(5)
-        client.send(http2.WINDOW_UPDATE, 0, stream, struct.pack(">L", 1 << 20))
+        client.send(h2.WINDOW_UPDATE, 0, stream, struct.pack(">L", 1 << 20))
         rest = client.answer(stream)
         message = data + rest["data"]
         assert rest["blocks"][-1]["grpc-status"] == "0"
@@ -246,17 +247,17 @@ def test_a_broken_preface_is_a_protocol_error():
     finally:
         server.stop(None).wait(5)
     # Our SETTINGS and WINDOW_UPDATE (sent at once), then GOAWAY(PROTOCOL_ERROR), then the end.
-    goaway = answer[answer.index(bytes([http2.GOAWAY, 0, 0, 0, 0, 0])) - 3 :]
-    assert struct.unpack(">LL", goaway[9:17]) == (0, http2.PROTOCOL_ERROR)
+    goaway = answer[answer.index(bytes([h2.GOAWAY, 0, 0, 0, 0, 0])) - 3 :]
+    assert struct.unpack(">LL", goaway[9:17]) == (0, h2.PROTOCOL_ERROR)
 
 
 def test_a_stream_id_going_backwards_ends_the_connection(mock, client):
     client.request(SERVICE + "GetMyOrg", grpc_message(GET_MY_ORG), extra=auth(mock))
     client.next_stream = 1
     client.request(SERVICE + "GetMyOrg", grpc_message(GET_MY_ORG))
-    frames = client.frames_until(lambda f: f[0] == http2.GOAWAY)
+    frames = client.frames_until(lambda f: f[0] == h2.GOAWAY)
     code = struct.unpack(">L", frames[-1][3][4:8])[0]
-    assert code == http2.PROTOCOL_ERROR
+    assert code == h2.PROTOCOL_ERROR
     with pytest.raises((EOFError, ConnectionResetError)):
         client.read()
 
@@ -319,15 +320,15 @@ def test_an_early_answer_resets_the_rest_of_the_request(mock, client):
     assert _status(answer)[:2] == ("415", "3")
     kind, _, sid, payload = client.read()
     assert (kind, sid, struct.unpack(">L", payload)[0]) == (
-        http2.RST_STREAM,
+        h2.RST_STREAM,
         stream,
-        http2.NO_ERROR,
+        h2.NO_ERROR,
     )
 
 
 def test_a_message_over_4_mib_is_refused_and_the_connection_serves_on(mock, client):
     stream = client.request(SERVICE + "GetMyOrg", None, extra=auth(mock), end=False)
-    client.send(http2.DATA, 0, stream, struct.pack(">BL", 0, 5 << 20))
+    client.send(h2.DATA, 0, stream, struct.pack(">BL", 0, 5 << 20))
     answer = client.answer(stream)
     assert _status(answer)[1:] == (
         "8",
@@ -341,7 +342,7 @@ def test_a_header_list_over_the_limit_resets_its_stream(mock, client):
     huge = [("x-big", "a" * 8000) for _ in range(140)]  # over 1 MiB once decoded
     stream_id = client.request(SERVICE + "GetMyOrg", None, extra=[*auth(mock), *huge])
     answer = client.answer(stream_id)
-    assert answer["reset"] == http2.FRAME_SIZE_ERROR and not answer["blocks"]
+    assert answer["reset"] == h2.FRAME_SIZE_ERROR and not answer["blocks"]
     again = client.request(SERVICE + "GetMyOrg", grpc_message(GET_MY_ORG), extra=auth(mock))
     assert _status(client.answer(again))[1] == "0"
 
@@ -353,7 +354,7 @@ def test_an_injected_drop_resets_the_stream_with_cancel(mock, client):
     with mock.inject("GetMyOrg", drop=True):
         stream = client.request(SERVICE + "GetMyOrg", grpc_message(GET_MY_ORG), extra=auth(mock))
         answer = client.answer(stream)
-    assert answer == {"blocks": [], "data": b"", "reset": http2.CANCEL}
+    assert answer == {"blocks": [], "data": b"", "reset": h2.CANCEL}
 
 
 def test_a_client_reset_cancels_a_delayed_call_before_it_runs(mock, client):
@@ -364,7 +365,7 @@ def test_a_client_reset_cancels_a_delayed_call_before_it_runs(mock, client):
         stream = client.request(
             SERVICE + "DeactivateAction", grpc_message(request), extra=auth(mock)
         )
-        client.send(http2.RST_STREAM, 0, stream, struct.pack(">L", http2.CANCEL))
+        client.send(h2.RST_STREAM, 0, stream, struct.pack(">L", h2.CANCEL))
         time.sleep(0.6)
     assert world.actions[action.id].state.value == "active"
     again = client.request(SERVICE + "GetMyOrg", grpc_message(GET_MY_ORG), extra=auth(mock))
@@ -383,7 +384,7 @@ def test_stop_sends_goaway_and_lets_the_call_in_flight_finish():
             time.sleep(0.05)
             stopper.start()
             answer = client.answer(stream)
-        assert client.goaways == [(stream, http2.NO_ERROR)]
+        assert client.goaways == [(stream, h2.NO_ERROR)]
         assert _status(answer)[1] == "0" and answer["data"]
         with pytest.raises((EOFError, ConnectionResetError)):
             client.read()  # closed once its last stream is done
@@ -396,15 +397,15 @@ def test_stop_sends_goaway_and_lets_the_call_in_flight_finish():
 
 
 def _goaway_code(client: RawClient) -> int:
-    client.frames_until(lambda f: f[0] == http2.GOAWAY)
+    client.frames_until(lambda f: f[0] == h2.GOAWAY)
     return client.goaways[-1][1]
 
 
 def test_a_continuation_flood_ends_the_connection(mock, client):
     stream = client.next_stream
-    client.send(http2.HEADERS, 0, stream, client.encoder.encode([(":method", "POST")]))
-    client.sock.sendall(http2.frame(http2.CONTINUATION, 0, stream) * 200)
-    assert _goaway_code(client) == http2.ENHANCE_YOUR_CALM
+    client.send(h2.HEADERS, 0, stream, client.encoder.encode([(":method", "POST")]))
+    client.sock.sendall(h2.frame(h2.CONTINUATION, 0, stream) * 200)
+    assert _goaway_code(client) == h2.ENHANCE_YOUR_CALM
 
 
 def test_a_small_block_naming_a_big_entry_again_and_again_is_over_the_limit(mock, client):
@@ -418,17 +419,17 @@ def test_a_small_block_naming_a_big_entry_again_and_again_is_over_the_limit(mock
     head = client.encoder.encode(
         [(":method", "POST"), (":path", SERVICE + "GetMyOrg"), ("content-type", "application/grpc")]
     )
-    client.send(http2.HEADERS, http2.END_HEADERS, again, head + block)
-    assert client.answer(again)["reset"] == http2.FRAME_SIZE_ERROR
+    client.send(h2.HEADERS, h2.END_HEADERS, again, head + block)
+    assert client.answer(again)["reset"] == h2.FRAME_SIZE_ERROR
 
 
 def test_padding_counts_against_the_stream_window(mock, client):
     stream = client.request(SERVICE + "GetMyOrg", None, extra=auth(mock), end=False)
-    client.send(http2.DATA, 0, stream, struct.pack(">BL", 0, 4_000_000))
+    client.send(h2.DATA, 0, stream, struct.pack(">BL", 0, 4_000_000))
     padded = bytes([255]) + b"m" * (16_384 - 256) + b"\0" * 255
     for _ in range(40):  # 655 KB of frames, 645 KB of them message
-        client.send(http2.DATA, http2.PADDED, stream, padded)
-    frames = client.frames_until(lambda f: f[0] == http2.WINDOW_UPDATE and f[2] == stream)
+        client.send(h2.DATA, h2.PADDED, stream, padded)
+    frames = client.frames_until(lambda f: f[0] == h2.WINDOW_UPDATE and f[2] == stream)
     assert frames[-1][2] == stream
 
 
@@ -436,18 +437,17 @@ def test_an_answer_with_end_stream_in_the_same_batch_is_not_reset(mock, client):
     message = grpc_message(GET_MY_ORG)
     stream = client.request(SERVICE + "GetMyOrg", None, extra=auth(mock), end=False)
     client.sock.sendall(
-        http2.frame(http2.DATA, 0, stream, message)
-        + http2.frame(http2.DATA, http2.END_STREAM, stream)
+        h2.frame(h2.DATA, 0, stream, message) + h2.frame(h2.DATA, h2.END_STREAM, stream)
     )
     assert _status(client.answer(stream))[1] == "0"
-    client.send(http2.PING, 0, 0, b"probe..."[:8])
-    frames = client.frames_until(lambda f: f[0] == http2.PING)
-    assert not [f for f in frames if f[0] == http2.RST_STREAM]
+    client.send(h2.PING, 0, 0, b"probe..."[:8])
+    frames = client.frames_until(lambda f: f[0] == h2.PING)
+    assert not [f for f in frames if f[0] == h2.RST_STREAM]
     # Without END_STREAM the stream is reset once the batch is over, as grpc-go does.
     stream = client.request(SERVICE + "GetMyOrg", message, extra=auth(mock), end=False)
     assert _status(client.answer(stream))[1] == "0"
     kind, _, sid, payload = client.read()
-    assert (kind, sid, payload) == (http2.RST_STREAM, stream, struct.pack(">L", http2.NO_ERROR))
+    assert (kind, sid, payload) == (h2.RST_STREAM, stream, struct.pack(">L", h2.NO_ERROR))
 
 
 def test_frames_in_flight_after_our_reset_are_ignored(mock, client):
@@ -455,8 +455,8 @@ def test_frames_in_flight_after_our_reset_are_ignored(mock, client):
     client.answer(stream)
     client.read()  # our RST_STREAM(NO_ERROR)
     trailers = client.encoder.encode([("x-late", "1")])
-    client.send(http2.HEADERS, http2.END_HEADERS | http2.END_STREAM, stream, trailers)
-    client.send(http2.DATA, http2.END_STREAM, stream, b"late")
+    client.send(h2.HEADERS, h2.END_HEADERS | h2.END_STREAM, stream, trailers)
+    client.send(h2.DATA, h2.END_STREAM, stream, b"late")
     again = client.request(SERVICE + "GetMyOrg", grpc_message(GET_MY_ORG), extra=auth(mock))
     assert _status(client.answer(again))[1] == "0" and not client.goaways
 
@@ -464,12 +464,12 @@ def test_frames_in_flight_after_our_reset_are_ignored(mock, client):
 @pytest.mark.parametrize(
     "frame, code",
     [
-        ((http2.RST_STREAM, 0, 99, struct.pack(">L", 8)), http2.PROTOCOL_ERROR),
-        ((http2.WINDOW_UPDATE, 0, 99, struct.pack(">L", 1)), http2.PROTOCOL_ERROR),
-        ((http2.SETTINGS, http2.ACK, 0, b"\0" * 6), http2.FRAME_SIZE_ERROR),
-        ((http2.PING, 0, 0, b"short"), http2.FRAME_SIZE_ERROR),
-        ((http2.GOAWAY, 0, 0, b"\0"), http2.FRAME_SIZE_ERROR),
-        ((http2.PUSH_PROMISE, 0, 1, b"\0" * 4), http2.PROTOCOL_ERROR),
+        ((h2.RST_STREAM, 0, 99, struct.pack(">L", 8)), h2.PROTOCOL_ERROR),
+        ((h2.WINDOW_UPDATE, 0, 99, struct.pack(">L", 1)), h2.PROTOCOL_ERROR),
+        ((h2.SETTINGS, h2.ACK, 0, b"\0" * 6), h2.FRAME_SIZE_ERROR),
+        ((h2.PING, 0, 0, b"short"), h2.FRAME_SIZE_ERROR),
+        ((h2.GOAWAY, 0, 0, b"\0"), h2.FRAME_SIZE_ERROR),
+        ((h2.PUSH_PROMISE, 0, 1, b"\0" * 4), h2.PROTOCOL_ERROR),
     ],
     ids=[
         "reset of an idle stream",
@@ -486,9 +486,9 @@ def test_connection_errors_end_in_goaway(client, frame, code):
 
 
 def test_a_stream_window_update_of_zero_or_past_the_limit_resets_the_stream(mock, client):
-    for increment, code in ((0, http2.PROTOCOL_ERROR), (2**31 - 1, http2.FLOW_CONTROL_ERROR)):
+    for increment, code in ((0, h2.PROTOCOL_ERROR), (2**31 - 1, h2.FLOW_CONTROL_ERROR)):
         stream = client.request(SERVICE + "GetMyOrg", None, extra=auth(mock), end=False)
-        client.send(http2.WINDOW_UPDATE, 0, stream, struct.pack(">L", increment))
+        client.send(h2.WINDOW_UPDATE, 0, stream, struct.pack(">L", increment))
         assert client.answer(stream)["reset"] == code
     assert not client.goaways
 

@@ -11,6 +11,7 @@ every field is a literal without indexing, so there is no encoder state to keep 
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 from hpack.exceptions import HPACKError
 from hpack.hpack import encode_integer
@@ -27,6 +28,10 @@ _ENTRY_OVERHEAD = 32  # RFC 7541 4.1
 
 class CompressionError(Exception):
     """The block cannot be decoded: HTTP/2 treats it as a connection error (COMPRESSION_ERROR)."""
+
+
+class BlockTooLarge(Exception):
+    """A block's fragments pass their limits before it ends (a connection error too)."""
 
 
 _huffman_strings: bounded.BoundedMemory[bytes] = bounded.BoundedMemory(4096)
@@ -143,6 +148,81 @@ class Decoder:
         while self._size > self._limit and self._table:
             name, value = self._table.pop()
             self._size -= len(name) + len(value) + _ENTRY_OVERHEAD
+
+
+# A decoded block: its headers (a repeated name's values joined), what the layer above derived
+# from them (filled by it, shared by every stream with the same block) and its size.
+Decoded = tuple[dict[bytes, Any], dict[str, Any], int]
+# Blocks remembered per connection, of at most this many bytes each.
+_REMEMBERED_BLOCKS, _REMEMBERED_BLOCK = 64, 1024
+
+
+class BlockReader:
+    """One connection's incoming header blocks: a block's fragments (HEADERS, then its
+    CONTINUATIONs) gathered within limits, decoded, and the fields made the request's headers.
+
+    A block that changed nothing in the dynamic table means the same headers whenever it
+    comes again before the table's next change, and clients send the same block call after
+    call (every field indexed): such a block is remembered with what it decoded to.
+    """
+
+    def __init__(self, max_bytes: int, max_fragments: int) -> None:
+        self._decoder = Decoder()
+        self._max_bytes = max_bytes
+        self._max_fragments = max_fragments
+        self._remembered: dict[bytes, tuple[int, Decoded]] = {}
+        self._fragments: list[bytes] = []
+        self._bytes = 0
+
+    @property
+    def pending(self) -> bool:
+        """Whether a block has begun and awaits its CONTINUATION."""
+        return bool(self._fragments)
+
+    def begin(self, fragment: bytes, ends: bool) -> Decoded | None:
+        """A HEADERS frame's fragment: the decoded block when ``ends`` (END_HEADERS)."""
+        if ends:
+            self._bytes = len(fragment)
+            return self._decode(fragment)
+        self._fragments, self._bytes = [fragment], len(fragment)
+        return None
+
+    def add(self, fragment: bytes, ends: bool) -> Decoded | None:
+        """A CONTINUATION's fragment: the decoded block when ``ends``."""
+        fragments = self._fragments
+        fragments.append(fragment)
+        self._bytes += len(fragment)
+        # Empty fragments cost nothing in bytes, so their number is bounded too (the
+        # CONTINUATION flood of CVE-2023-45288).
+        if self._bytes > self._max_bytes or len(fragments) > self._max_fragments:
+            raise BlockTooLarge("a header block over its limits")
+        if not ends:
+            return None
+        self._fragments = []
+        return self._decode(b"".join(fragments))
+
+    def _decode(self, block: bytes) -> Decoded:
+        decoder = self._decoder
+        changes = decoder.changes
+        remembered = self._remembered.get(block)
+        if remembered is not None and remembered[0] == changes:
+            return remembered[1]
+        fields, size = decoder.decode(block, self._max_bytes)
+        headers: dict[bytes, Any] = {}
+        repeated: dict[bytes, list[bytes]] = {}
+        for name, value in fields:
+            if name not in headers:
+                headers[name] = value
+            elif name[:1] != b":":  # repeated metadata: as one comma-joined value
+                repeated.setdefault(name, [headers[name]]).append(value)
+        for name, values in repeated.items():
+            headers[name] = b",".join(values)
+        decoded: Decoded = (headers, {}, size)
+        if decoder.changes == changes and len(block) <= _REMEMBERED_BLOCK:
+            if len(self._remembered) >= _REMEMBERED_BLOCKS:
+                self._remembered.clear()
+            self._remembered[block] = (changes, decoded)
+        return decoded
 
 
 def _string(block: bytes, position: int) -> tuple[bytes, int]:

@@ -1,5 +1,6 @@
 """HTTP/2 (RFC 9113) as native gRPC uses it, on the mock's event loop: one connection's frames,
-streams, flow control and shutdown. What a stream means is :mod:`mock_server.grpc_front.methods`.
+streams, flow control and shutdown. Its words are :mod:`frames`, a stream is :mod:`stream`, a
+header block :mod:`header_block`; what a stream means is :mod:`mock_server.grpc_front.methods`.
 
 Why our own: grpcio (C-core, its ``grpc.aio`` glue, the relay a shared port needs) cost 1.8 –
 2.4× a REST call, and the pure-Python ``h2`` library answers a no-op gRPC call in 273 µs of CPU
@@ -14,150 +15,69 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import struct
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
-from mock_server.connection import H2_PREFACE, no_delay
+from mock_server.connection import no_delay
 from mock_server.grpc_front import header_block
+from mock_server.grpc_front.frames import (
+    ACK,
+    COMPRESSION_ERROR,
+    CONTINUATION,
+    DATA,
+    DEFAULT_FRAME_SIZE,
+    DEFAULT_WINDOW,
+    END_HEADERS,
+    END_STREAM,
+    ENHANCE_YOUR_CALM,
+    FLOW_CONTROL_ERROR,
+    FRAME_SIZE_ERROR,
+    GOAWAY,
+    HEAD,
+    HEADERS,
+    INTERNAL_ERROR,
+    MAX_WINDOW,
+    NO_ERROR,
+    PADDED,
+    PING,
+    PREFACE,
+    PRIORITY,
+    PRIORITY_FLAG,
+    PROTOCOL_ERROR,
+    PUSH_PROMISE,
+    REFUSED_STREAM,
+    RST_STREAM,
+    SETTING,
+    SETTINGS,
+    SETTINGS_ENABLE_PUSH,
+    SETTINGS_HEADER_TABLE_SIZE,
+    SETTINGS_INITIAL_WINDOW_SIZE,
+    SETTINGS_MAX_CONCURRENT_STREAMS,
+    SETTINGS_MAX_FRAME_SIZE,
+    SETTINGS_MAX_HEADER_LIST_SIZE,
+    STREAM_CLOSED,
+    U32,
+    WINDOW_UPDATE,
+    GoAway,
+    frame,
+    unpadded,
+)
+from mock_server.grpc_front.stream import Handler, Stream
 
 logger = logging.getLogger(__name__)
 
-PREFACE = H2_PREFACE
-
-DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY = range(8)
-WINDOW_UPDATE, CONTINUATION = 8, 9
-END_STREAM, ACK, END_HEADERS, PADDED, PRIORITY_FLAG = 0x1, 0x1, 0x4, 0x8, 0x20
-
-NO_ERROR, PROTOCOL_ERROR, INTERNAL_ERROR, FLOW_CONTROL_ERROR = 0, 1, 2, 3
-STREAM_CLOSED, FRAME_SIZE_ERROR, REFUSED_STREAM, CANCEL, COMPRESSION_ERROR = 5, 6, 7, 8, 9
-ENHANCE_YOUR_CALM = 0xB
-
-SETTINGS_HEADER_TABLE_SIZE, SETTINGS_ENABLE_PUSH, SETTINGS_MAX_CONCURRENT_STREAMS = 1, 2, 3
-SETTINGS_INITIAL_WINDOW_SIZE, SETTINGS_MAX_FRAME_SIZE, SETTINGS_MAX_HEADER_LIST_SIZE = 4, 5, 6
-
-DEFAULT_WINDOW = 65_535
-DEFAULT_FRAME_SIZE = 16_384
-MAX_WINDOW = 2**31 - 1
 # What we let a client have in flight: a 4 MiB message (grpc-go's receive limit) arrives in a
 # few round trips; each stream and the connection are topped up as their bytes are read.
 RECEIVE_WINDOW = 1 << 20
 MAX_CONCURRENT_STREAMS = 1000
 # A header block, compressed and decoded: Go's DefaultMaxHeaderBytes (1 MiB), as REST allows.
 MAX_HEADER_BYTES = 1 << 20
-# Header blocks remembered per connection (blocks of at most this many bytes).
-_REMEMBERED_BLOCKS, _REMEMBERED_BLOCK = 64, 1024
 # Frames one header block may span: 1 MiB in 16 KiB frames is 64.
 MAX_HEADER_FRAGMENTS = 128
 # Bytes of unanswered request bodies one connection may hold; a stream that would pass it is
 # refused (RESOURCE_EXHAUSTED by its handler), so a client cannot grow the mock's memory.
 MAX_BUFFERED_BYTES = 16 << 20
-
-_FRAME_HEAD = struct.Struct(">HBBBL")  # length as 16 + 8 bits, type, flags, stream id
-_U32 = struct.Struct(">L")
-_SETTING = struct.Struct(">HL")
-
-
-class ConnectionError_(Exception):
-    """Ends the connection with GOAWAY ``code``."""
-
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-
-
-def frame(kind: int, flags: int, stream_id: int, payload: bytes = b"") -> bytes:
-    length = len(payload)
-    return _FRAME_HEAD.pack(length >> 8, length & 0xFF, kind, flags, stream_id) + payload
-
-
-class Handler(Protocol):
-    """What a stream's bytes go to (mock_server.grpc_front.methods)."""
-
-    def data(self, stream: Stream, payload: bytes) -> None: ...
-
-    def end(self, stream: Stream) -> None: ...
-
-    def reset(self, stream: Stream) -> None: ...
-
-
-class Stream:
-    """One request stream: its headers, what the client sent, and our side of it."""
-
-    __slots__ = (
-        "connection",
-        "id",
-        "headers",
-        "handler",
-        "send_window",
-        "outbox",
-        "closing",
-        "remote_closed",
-        "local_closed",
-        "headers_sent",
-        "unacknowledged",
-        "buffered",
-        "task",
-        "derived",
-    )
-
-    def __init__(self, connection: Http2Connection, stream_id: int, send_window: int) -> None:
-        self.connection = connection
-        self.id = stream_id
-        self.headers: dict[bytes, bytes] = {}
-        self.handler: Handler | None = None
-        self.send_window = send_window
-        self.outbox = bytearray()  # DATA bytes waiting for flow-control credit
-        self.closing: bytes | None = None  # the trailers' frame, sent after the outbox
-        self.remote_closed = False
-        self.local_closed = False
-        self.headers_sent = False
-        self.unacknowledged = 0
-        self.buffered = 0
-        self.task: asyncio.Task | None = None
-        # What the layer above derives from the headers (its call metadata), shared by the
-        # streams whose header blocks are the same bytes; like ``headers``, read-only.
-        self.derived: dict[str, Any] = {}
-
-    # -- our side --------------------------------------------------------------------------
-
-    def send_headers(self, block: bytes, end_stream: bool = False) -> None:
-        """One header block of ours (:mod:`header_block`), as HEADERS (+ CONTINUATION)."""
-        if self.local_closed:
-            return
-        self.headers_sent = True
-        self.connection.write_headers(self.id, block, end_stream)
-        if end_stream:
-            self._closed_locally()
-
-    def send_data(self, payload: bytes) -> None:
-        if self.local_closed or self.closing is not None:
-            return
-        self.outbox += payload
-        self.connection.flush(self)
-
-    def finish(self, trailers: bytes) -> None:
-        """The trailers, after whatever DATA is still waiting for credit."""
-        if self.local_closed or self.closing is not None:
-            return
-        self.closing = trailers
-        self.connection.flush(self)
-
-    def cancel(self) -> None:
-        """RST_STREAM(CANCEL): what grpc-go does to a stream it gives up; the client sees
-        CANCELLED."""
-        if not self.local_closed:
-            self.connection.reset_stream(self, CANCEL)
-
-    def _closed_locally(self) -> None:
-        self.local_closed = True
-        self.outbox.clear()
-        self.closing = None
-        self.connection.stream_closed_locally(self)
-
-    def header(self, name: bytes) -> bytes | None:
-        return self.headers.get(name)
 
 
 class Http2Connection(asyncio.Protocol):
@@ -175,9 +95,7 @@ class Http2Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self._buffer = b""
         self._preface_seen = False
-        self._decoder = header_block.Decoder()
-        # Header blocks that changed nothing in the table, with what they decoded to.
-        self._blocks: dict[bytes, tuple[int, dict[bytes, Any], dict[str, Any], int]] = {}
+        self._blocks = header_block.BlockReader(MAX_HEADER_BYTES, MAX_HEADER_FRAGMENTS)
         self._table_update_due = True
         self._streams: dict[int, Stream] = {}
         self._last_stream_id = 0
@@ -187,8 +105,6 @@ class Http2Connection(asyncio.Protocol):
         self._unacknowledged = 0
         self._buffered = 0
         self._header_stream: Stream | None = None  # a header block awaiting CONTINUATION
-        self._header_fragments: list[bytes] = []
-        self._header_bytes = 0
         self._header_flags = 0
         # Streams with DATA or trailers waiting for flow-control credit.
         self._waiting: dict[int, Stream] = {}
@@ -214,7 +130,7 @@ class Http2Connection(asyncio.Protocol):
         if self._connections is not None:
             self._connections.add(self)
         settings = b"".join(
-            _SETTING.pack(key, value)
+            SETTING.pack(key, value)
             for key, value in (
                 (SETTINGS_MAX_CONCURRENT_STREAMS, MAX_CONCURRENT_STREAMS),
                 (SETTINGS_INITIAL_WINDOW_SIZE, RECEIVE_WINDOW),
@@ -223,7 +139,7 @@ class Http2Connection(asyncio.Protocol):
         )
         self._write(
             frame(SETTINGS, 0, 0, settings)
-            + frame(WINDOW_UPDATE, 0, 0, _U32.pack(RECEIVE_WINDOW - DEFAULT_WINDOW))
+            + frame(WINDOW_UPDATE, 0, 0, U32.pack(RECEIVE_WINDOW - DEFAULT_WINDOW))
         )
         if self._preface_timeout is not None:
             self._preface_timer = asyncio.get_running_loop().call_later(
@@ -240,22 +156,22 @@ class Http2Connection(asyncio.Protocol):
             if not self._preface_seen:
                 if len(buffer) < len(PREFACE):
                     if not PREFACE.startswith(buffer):
-                        raise ConnectionError_(PROTOCOL_ERROR, "not the HTTP/2 preface")
+                        raise GoAway(PROTOCOL_ERROR, "not the HTTP/2 preface")
                     self._buffer = buffer
                     return
                 if not buffer.startswith(PREFACE):
-                    raise ConnectionError_(PROTOCOL_ERROR, "not the HTTP/2 preface")
+                    raise GoAway(PROTOCOL_ERROR, "not the HTTP/2 preface")
                 self._preface_seen = True
                 if self._preface_timer is not None:
                     self._preface_timer.cancel()
                 buffer = buffer[len(PREFACE) :]
             position, end = 0, len(buffer)
-            unpack = _FRAME_HEAD.unpack_from
+            unpack = HEAD.unpack_from
             while end - position >= 9:
                 high, low, kind, flags, stream_id = unpack(buffer, position)
                 length = (high << 8) | low
                 if length > DEFAULT_FRAME_SIZE:
-                    raise ConnectionError_(FRAME_SIZE_ERROR, f"a frame of {length} bytes")
+                    raise GoAway(FRAME_SIZE_ERROR, f"a frame of {length} bytes")
                 stop = position + 9 + length
                 if stop > end:
                     break
@@ -268,9 +184,9 @@ class Http2Connection(asyncio.Protocol):
             if self._answered_early:
                 self._reset_answered_early()
             if self._unacknowledged >= RECEIVE_WINDOW // 2:
-                self._write(frame(WINDOW_UPDATE, 0, 0, _U32.pack(self._unacknowledged)))
+                self._write(frame(WINDOW_UPDATE, 0, 0, U32.pack(self._unacknowledged)))
                 self._unacknowledged = 0
-        except ConnectionError_ as error:
+        except GoAway as error:
             self.go_away(error.code, str(error))
         finally:
             corked, self._corked = self._corked, None
@@ -300,8 +216,8 @@ class Http2Connection(asyncio.Protocol):
     # -- frames in -------------------------------------------------------------------------
 
     def _frame(self, kind: int, flags: int, stream_id: int, payload: bytes) -> None:
-        if self._header_stream is not None and kind != CONTINUATION:
-            raise ConnectionError_(PROTOCOL_ERROR, "a header block without its CONTINUATION")
+        if self._blocks.pending and kind != CONTINUATION:
+            raise GoAway(PROTOCOL_ERROR, "a header block without its CONTINUATION")
         if kind == DATA:
             self._data(flags, stream_id, payload)
         elif kind == HEADERS:
@@ -312,18 +228,18 @@ class Http2Connection(asyncio.Protocol):
             self._settings(flags, stream_id, payload)
         elif kind == PING:
             if stream_id:
-                raise ConnectionError_(PROTOCOL_ERROR, "PING on a stream")
+                raise GoAway(PROTOCOL_ERROR, "PING on a stream")
             if len(payload) != 8:
-                raise ConnectionError_(FRAME_SIZE_ERROR, "a PING not of 8 bytes")
+                raise GoAway(FRAME_SIZE_ERROR, "a PING not of 8 bytes")
             if not flags & ACK:
                 self._write(frame(PING, ACK, 0, payload))
         elif kind == WINDOW_UPDATE:
             self._window_update(stream_id, payload)
         elif kind == RST_STREAM:
             if not stream_id:
-                raise ConnectionError_(PROTOCOL_ERROR, "RST_STREAM on stream 0")
+                raise GoAway(PROTOCOL_ERROR, "RST_STREAM on stream 0")
             if len(payload) != 4:
-                raise ConnectionError_(FRAME_SIZE_ERROR, "a RST_STREAM not of 4 bytes")
+                raise GoAway(FRAME_SIZE_ERROR, "a RST_STREAM not of 4 bytes")
             self._check_not_idle(stream_id, "RST_STREAM")
             stream = self._streams.get(stream_id)
             if stream is not None:
@@ -333,32 +249,32 @@ class Http2Connection(asyncio.Protocol):
                     stream.handler.reset(stream)
         elif kind == GOAWAY:
             if stream_id:
-                raise ConnectionError_(PROTOCOL_ERROR, "GOAWAY on a stream")
+                raise GoAway(PROTOCOL_ERROR, "GOAWAY on a stream")
             if len(payload) < 8:
-                raise ConnectionError_(FRAME_SIZE_ERROR, "a GOAWAY under 8 bytes")
+                raise GoAway(FRAME_SIZE_ERROR, "a GOAWAY under 8 bytes")
             self._going_away = True
             self._check_idle()
         elif kind == PRIORITY:
             if not stream_id:
-                raise ConnectionError_(PROTOCOL_ERROR, "PRIORITY on stream 0")
+                raise GoAway(PROTOCOL_ERROR, "PRIORITY on stream 0")
             if len(payload) != 5:
                 self._send_reset(stream_id, FRAME_SIZE_ERROR)
         elif kind == PUSH_PROMISE:
-            raise ConnectionError_(PROTOCOL_ERROR, "a client sent PUSH_PROMISE")
+            raise GoAway(PROTOCOL_ERROR, "a client sent PUSH_PROMISE")
         # Frames of unknown types are ignored (RFC 9113 4.1).
 
     def _check_not_idle(self, stream_id: int, kind: str) -> None:
         if stream_id > self._last_stream_id:
-            raise ConnectionError_(PROTOCOL_ERROR, f"{kind} on idle stream {stream_id}")
+            raise GoAway(PROTOCOL_ERROR, f"{kind} on idle stream {stream_id}")
 
     def _data(self, flags: int, stream_id: int, payload: bytes) -> None:
         if not stream_id:
-            raise ConnectionError_(PROTOCOL_ERROR, "DATA on stream 0")
+            raise GoAway(PROTOCOL_ERROR, "DATA on stream 0")
         # Flow control counts the whole frame, padding included (RFC 9113 6.1).
         length = len(payload)
         self._unacknowledged += length
         if flags & PADDED:
-            payload = _unpadded(payload)
+            payload = unpadded(payload)
         stream = self._streams.get(stream_id)
         if stream is None:
             self._check_not_idle(stream_id, "DATA")
@@ -377,23 +293,23 @@ class Http2Connection(asyncio.Protocol):
         elif not stream.local_closed:
             stream.unacknowledged += length
             if stream.unacknowledged >= RECEIVE_WINDOW // 2:
-                self._write(frame(WINDOW_UPDATE, 0, stream.id, _U32.pack(stream.unacknowledged)))
+                self._write(frame(WINDOW_UPDATE, 0, stream.id, U32.pack(stream.unacknowledged)))
                 stream.unacknowledged = 0
 
     def _headers(self, flags: int, stream_id: int, payload: bytes) -> None:
         if not stream_id:
-            raise ConnectionError_(PROTOCOL_ERROR, "HEADERS on stream 0")
+            raise GoAway(PROTOCOL_ERROR, "HEADERS on stream 0")
         if flags & PADDED:
-            payload = _unpadded(payload)
+            payload = unpadded(payload)
         if flags & PRIORITY_FLAG:
             payload = payload[5:]
         stream = self._streams.get(stream_id)
         if stream is None:
             if stream_id % 2 == 0:
-                raise ConnectionError_(PROTOCOL_ERROR, f"HEADERS opening even stream {stream_id}")
+                raise GoAway(PROTOCOL_ERROR, f"HEADERS opening even stream {stream_id}")
             if stream_id <= self._last_stream_id:
                 if stream_id not in self._reset_ids:
-                    raise ConnectionError_(PROTOCOL_ERROR, f"HEADERS reopening stream {stream_id}")
+                    raise GoAway(PROTOCOL_ERROR, f"HEADERS reopening stream {stream_id}")
                 # A stream we reset, its client's frames still in flight: the block is decoded
                 # (the compression state must stay in step) and dropped (RFC 9113 5.4.2).
                 stream = Stream(self, stream_id, 0)
@@ -401,58 +317,33 @@ class Http2Connection(asyncio.Protocol):
             else:
                 self._last_stream_id = stream_id
                 stream = Stream(self, stream_id, self._peer_initial_window)
-        self._header_bytes = len(payload)
-        if flags & END_HEADERS:
-            self._header_block(stream, flags, payload)
-        else:
-            self._header_stream, self._header_fragments = stream, [payload]
-            self._header_flags = flags
+        self._header_stream, self._header_flags = stream, flags
+        self._header_block(self._blocks.begin, payload, flags)
 
     def _continuation(self, flags: int, stream_id: int, payload: bytes) -> None:
         stream = self._header_stream
         if stream is None or stream.id != stream_id:
-            raise ConnectionError_(PROTOCOL_ERROR, "CONTINUATION out of place")
-        fragments = self._header_fragments
-        fragments.append(payload)
-        self._header_bytes += len(payload)
-        # Empty fragments cost nothing in bytes, so their number is bounded too (the
-        # CONTINUATION flood of CVE-2023-45288).
-        if self._header_bytes > MAX_HEADER_BYTES or len(fragments) > MAX_HEADER_FRAGMENTS:
-            raise ConnectionError_(ENHANCE_YOUR_CALM, "a header block over its limits")
-        if flags & END_HEADERS:
-            self._header_stream = None
-            block = b"".join(fragments)
-            self._header_fragments = []
-            self._header_block(stream, self._header_flags, block)
+            raise GoAway(PROTOCOL_ERROR, "CONTINUATION out of place")
+        self._header_block(self._blocks.add, payload, flags)
 
-    def _header_block(self, stream: Stream, flags: int, block: bytes) -> None:
-        decoder = self._decoder
-        remembered = self._blocks.get(block)
-        if remembered is not None and remembered[0] == decoder.changes:
-            # A client sends the same block call after call (every field indexed).
-            _, headers, derived, size = remembered
-            self._open(stream, flags, headers, derived, size)
-            return
-        changes = decoder.changes
+    def _header_block(
+        self,
+        read: Callable[[bytes, bool], header_block.Decoded | None],
+        fragment: bytes,
+        flags: int,
+    ) -> None:
+        """A fragment of the pending stream's header block (``flags`` its frame's): the
+        stream opens when the block ends."""
         try:
-            fields, size = decoder.decode(block, MAX_HEADER_BYTES)
+            decoded = read(fragment, bool(flags & END_HEADERS))
+        except header_block.BlockTooLarge as exc:
+            raise GoAway(ENHANCE_YOUR_CALM, str(exc)) from None
         except header_block.CompressionError as exc:
-            raise ConnectionError_(COMPRESSION_ERROR, str(exc)) from None
-        headers: dict[bytes, Any] = {}
-        repeated: dict[bytes, list[bytes]] = {}
-        for name, value in fields:
-            if name not in headers:
-                headers[name] = value
-            elif name[:1] != b":":  # repeated metadata: as one comma-joined value
-                repeated.setdefault(name, [headers[name]]).append(value)
-        for name, values in repeated.items():
-            headers[name] = b",".join(values)
-        derived: dict[str, Any] = {}
-        if decoder.changes == changes and len(block) <= _REMEMBERED_BLOCK:
-            if len(self._blocks) >= _REMEMBERED_BLOCKS:
-                self._blocks.clear()
-            self._blocks[block] = (changes, headers, derived, size)
-        self._open(stream, flags, headers, derived, size)
+            raise GoAway(COMPRESSION_ERROR, str(exc)) from None
+        if decoded is not None:
+            stream, self._header_stream = self._header_stream, None
+            assert stream is not None
+            self._open(stream, self._header_flags, *decoded)
 
     def _open(
         self,
@@ -466,7 +357,7 @@ class Http2Connection(asyncio.Protocol):
             return  # a stream already over (see _headers)
         if stream.id in self._streams:  # trailers from the client: only their END_STREAM counts
             if not flags & END_STREAM:
-                raise ConnectionError_(PROTOCOL_ERROR, "a second header block without END_STREAM")
+                raise GoAway(PROTOCOL_ERROR, "a second header block without END_STREAM")
             if stream.remote_closed:
                 self.reset_stream(stream, STREAM_CLOSED)
             else:
@@ -510,49 +401,49 @@ class Http2Connection(asyncio.Protocol):
 
     def _settings(self, flags: int, stream_id: int, payload: bytes) -> None:
         if stream_id:
-            raise ConnectionError_(PROTOCOL_ERROR, "SETTINGS on a stream")
+            raise GoAway(PROTOCOL_ERROR, "SETTINGS on a stream")
         if flags & ACK:
             if payload:
-                raise ConnectionError_(FRAME_SIZE_ERROR, "a SETTINGS ACK with a payload")
+                raise GoAway(FRAME_SIZE_ERROR, "a SETTINGS ACK with a payload")
             return
         if len(payload) % 6:
-            raise ConnectionError_(FRAME_SIZE_ERROR, "a SETTINGS frame of odd size")
+            raise GoAway(FRAME_SIZE_ERROR, "a SETTINGS frame of odd size")
         grown = False
         for offset in range(0, len(payload), 6):
-            key, value = _SETTING.unpack_from(payload, offset)
+            key, value = SETTING.unpack_from(payload, offset)
             if key == SETTINGS_INITIAL_WINDOW_SIZE:
                 if value > MAX_WINDOW:
-                    raise ConnectionError_(FLOW_CONTROL_ERROR, "initial window over 2^31-1")
+                    raise GoAway(FLOW_CONTROL_ERROR, "initial window over 2^31-1")
                 delta = value - self._peer_initial_window
                 self._peer_initial_window = value
                 if delta:
                     for stream in self._streams.values():
                         stream.send_window += delta
                         if stream.send_window > MAX_WINDOW:
-                            raise ConnectionError_(FLOW_CONTROL_ERROR, "a window over 2^31-1")
+                            raise GoAway(FLOW_CONTROL_ERROR, "a window over 2^31-1")
                     grown = grown or delta > 0
             elif key == SETTINGS_MAX_FRAME_SIZE:
                 if not DEFAULT_FRAME_SIZE <= value <= 16_777_215:
-                    raise ConnectionError_(PROTOCOL_ERROR, f"max frame size {value}")
+                    raise GoAway(PROTOCOL_ERROR, f"max frame size {value}")
                 self._peer_frame_size = value
             elif key == SETTINGS_HEADER_TABLE_SIZE:
                 self._table_update_due = True
             elif key == SETTINGS_ENABLE_PUSH and value > 1:
-                raise ConnectionError_(PROTOCOL_ERROR, "ENABLE_PUSH over 1")
+                raise GoAway(PROTOCOL_ERROR, "ENABLE_PUSH over 1")
         self._write(frame(SETTINGS, ACK, 0))
         if grown:
             self._flush_waiting()
 
     def _window_update(self, stream_id: int, payload: bytes) -> None:
         if len(payload) != 4:
-            raise ConnectionError_(FRAME_SIZE_ERROR, "a WINDOW_UPDATE not of 4 bytes")
-        increment = _U32.unpack(payload)[0] & 0x7FFFFFFF
+            raise GoAway(FRAME_SIZE_ERROR, "a WINDOW_UPDATE not of 4 bytes")
+        increment = U32.unpack(payload)[0] & 0x7FFFFFFF
         if not stream_id:
             if not increment:
-                raise ConnectionError_(PROTOCOL_ERROR, "a WINDOW_UPDATE of 0")
+                raise GoAway(PROTOCOL_ERROR, "a WINDOW_UPDATE of 0")
             self._send_window += increment
             if self._send_window > MAX_WINDOW:
-                raise ConnectionError_(FLOW_CONTROL_ERROR, "the connection window over 2^31-1")
+                raise GoAway(FLOW_CONTROL_ERROR, "the connection window over 2^31-1")
             self._flush_waiting()
             return
         self._check_not_idle(stream_id, "WINDOW_UPDATE")
@@ -622,7 +513,7 @@ class Http2Connection(asyncio.Protocol):
             self._waiting.pop(stream.id, None)
 
     def _send_reset(self, stream_id: int, code: int) -> None:
-        self._write(frame(RST_STREAM, 0, stream_id, _U32.pack(code)))
+        self._write(frame(RST_STREAM, 0, stream_id, U32.pack(code)))
         self._reset_ids.append(stream_id)
 
     def reset_stream(self, stream: Stream, code: int) -> None:
@@ -683,7 +574,7 @@ class Http2Connection(asyncio.Protocol):
         if self._closed or self.transport is None:
             return
         debug = reason.encode("utf-8", "replace")[:256]
-        self._write(frame(GOAWAY, 0, 0, _U32.pack(self._last_stream_id) + _U32.pack(code) + debug))
+        self._write(frame(GOAWAY, 0, 0, U32.pack(self._last_stream_id) + U32.pack(code) + debug))
         self._going_away = True
         if code != NO_ERROR:
             logger.debug("HTTP/2 connection error %s: %s", code, reason)
@@ -709,18 +600,9 @@ class Http2Connection(asyncio.Protocol):
         if self._streams:
             return
         self.idle.set()
-        if self._going_away and self._header_stream is None:
+        if self._going_away and not self._blocks.pending:
             self.close()
 
     def _preface_late(self) -> None:
         if not self._preface_seen:
             self.close()
-
-
-def _unpadded(payload: bytes) -> bytes:
-    if not payload:
-        raise ConnectionError_(PROTOCOL_ERROR, "a padded frame without its pad length")
-    pad = payload[0]
-    if pad >= len(payload):
-        raise ConnectionError_(PROTOCOL_ERROR, "padding longer than the frame")
-    return payload[1 : len(payload) - pad]

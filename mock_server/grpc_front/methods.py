@@ -23,7 +23,7 @@ from mock_server.domain.errors import Code, ZitadelError
 from mock_server.domain.service import CallMetadata, LifecycleService, Plan
 from mock_server.faults import ConnectionDropped
 from mock_server.grpc_front import codec, header_block, web
-from mock_server.grpc_front.http2 import Stream
+from mock_server.grpc_front.stream import Stream
 from mock_server.grpc_front.web import MAX_MESSAGE_BYTES
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from mock_server.domain.errors import Code, ZitadelError
 from mock_server.grpc_front import gen, methods, web
-from mock_server.grpc_front.http2 import Stream
+from mock_server.grpc_front.stream import Stream
 
 REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
 REFLECTION_V1ALPHA = "grpc.reflection.v1alpha.ServerReflection"
