@@ -25,8 +25,9 @@ from mock_server.domain.commands import DEFAULT_PROFILE, PROFILES
 from mock_server.domain.instances import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_INSTANCES, Instances
 from mock_server.domain.service import LifecycleService
 from mock_server.domain.world import World
+from mock_server.doors import Door, door_of
 from mock_server.fixtures import DEFAULT_SEED, build_world, world_factory
-from mock_server.grpc_front import GrpcWebApp, is_grpc_web
+from mock_server.grpc_front import GrpcWebApp
 from mock_server.grpc_front.web import GRPC_WEB_PATH_PREFIX, serve_lifespan
 from mock_server.journal import DEFAULT_JOURNAL_SIZE
 from mock_server.lane import Lane
@@ -74,24 +75,17 @@ class _Front:
         if scope["type"] != "http":
             await self.api(scope, receive, send)
             return
-        path = scope["path"]
-        # "/" too, for whoever opens the printed URL; only that exact GET, so every API path
-        # keeps ZITADEL's own 404.
-        if path in ("/ui", "/ui/") or (path == "/" and scope["method"] in ("GET", "HEAD")):
+        door, found = door_of(scope["method"], scope["path"], _content_type(scope), self.rest)
+        if door is Door.UI_REDIRECT:
             await self.ui_redirect(scope, receive, send)
-            return
-        # ZITADEL's routeGRPCWeb: every POST whose Content-Type starts with application/grpc-web.
-        if scope["method"] == "POST" and is_grpc_web(_content_type(scope)):
+        elif door is Door.GRPC_WEB:
             await self.grpc_web(scope, receive, send)
-            return
-        if gateway.is_gateway_path(path) and gateway.redirects_in_starlette(path):
+        elif door is Door.GATEWAY_NOT_FOUND:
             await gateway.gateway_not_found(scope, receive, send)
-            return
-        found = self.rest.match(scope)
-        if found is not None:
+        elif found is not None:
             await self.rest.serve(*found, scope, receive, send)
-            return
-        await self.api(scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
 
 
 class LazyApp:

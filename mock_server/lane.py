@@ -29,6 +29,7 @@ import httptools
 from mock_server import status
 from mock_server.domain import errors
 from mock_server.domain.service import CallMetadata, LifecycleService, Plan
+from mock_server.doors import Door, door_of
 from mock_server.faults import ConnectionDropped
 from mock_server.grpc_front import codec, web
 from mock_server.rest import cors, gateway
@@ -173,7 +174,8 @@ class Lane:
         if "%" in path:
             path = urllib.parse.unquote(path)
         text_method = method.decode("ascii")
-        if text_method == "POST" and web.is_grpc_web(content_type):
+        door, found = door_of(text_method, path, content_type, self.dispatch)
+        if door is Door.GRPC_WEB:
             # ZITADEL's routeGRPCWeb takes every such POST; the lane the ones to its services.
             if length > web.MAX_BODY_BYTES or not path.startswith(web.GRPC_WEB_PATH_PREFIX):
                 return None
@@ -183,12 +185,7 @@ class Lane:
             added = (*cors.response_headers(text_method, origin), gateway.ROBOTS_TAG)
             wire = web.wire_of(content_type or "")
             return WebCall(self.grpc_web, path, metadata, encoding, wire, added)
-        if length > gateway.MAX_BODY_BYTES:
-            return None
-        if gateway.is_gateway_path(path) and gateway.redirects_in_starlette(path):
-            return None
-        found = self.dispatch.match_path(text_method, path)
-        if found is None:
+        if found is None or length > gateway.MAX_BODY_BYTES:
             return None
         metadata = codec.metadata_from_asgi(headers, transport="rest")
         if not self._plain_instance(metadata):
