@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mock_server.domain import errors
+from mock_server.domain.validation import go_field_name
 
 MAX_TEXT_QUERY_LENGTH = 200
 
@@ -38,10 +39,6 @@ def _check_enum(message: str, field: str, value: Any) -> None:
     # Enums arrive by name; a number without a name is an undefined value.
     if value is not None and not isinstance(value, str):
         raise _Rules(message).fail(field, "value must be one of the defined enum values")
-
-
-def _go(name: str) -> str:
-    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
 
 
 # The query messages of each oneof: (message name, text field, its max length or None,
@@ -104,11 +101,11 @@ def _check_query(oneof_message: str, table: dict[str, _TextRule], query: Mapping
     inner = query[key] or {}
     try:
         if text_field is not None:
-            _check_text(message, _go(text_field), inner.get(text_field), limit)
+            _check_text(message, go_field_name(text_field), inner.get(text_field), limit)
         if has_method:
             _check_enum(message, "Method", inner.get("method"))
         if enum_field is not None:
-            _check_enum(message, _go(enum_field), inner.get(enum_field))
+            _check_enum(message, go_field_name(enum_field), inner.get(enum_field))
         if key in ("or_query", "and_query"):
             for index, sub in enumerate(inner.get("queries") or []):
                 try:
@@ -121,7 +118,7 @@ def _check_query(oneof_message: str, table: dict[str, _TextRule], query: Mapping
             except errors.ZitadelError as exc:
                 raise _nested(_Rules(message), "Query", exc) from None
     except errors.ZitadelError as exc:
-        raise _nested(rules, _go(key), exc) from None
+        raise _nested(rules, go_field_name(key), exc) from None
 
 
 # Each list request: the message of its ``queries`` oneof and that oneof's rules.
