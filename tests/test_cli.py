@@ -17,6 +17,7 @@ import pytest
 from rest_support import free_port, main_org
 
 from mock_server import cli
+from mock_server.banner import BANNER_RESOURCE_ROWS, describe
 from mock_server.fixtures import SEED_TOKENS, build_world, seeded_world
 
 MOCK = [sys.executable, "-m", "mock_server"]
@@ -260,16 +261,16 @@ def test_a_large_world_prints_a_screenful_of_resources_and_says_how_many_more() 
     world = build_world(0, doc)
     total = len(world.orgs) + len(world.users) + len(world.projects)
     total += len(world.actions) + len(world.user_grants)
-    banner = cli.describe(world, "http://127.0.0.1:1", "v4", True).splitlines()
+    banner = describe(world, "http://127.0.0.1:1", "v4", True).splitlines()
 
     rows = _section(banner, "Resources:")[2:]
     listed = [row for row in rows if not row.startswith("...")]
-    assert len(listed) == cli.BANNER_RESOURCE_ROWS
+    assert len(listed) == BANNER_RESOURCE_ROWS
     assert rows[-1] == (
-        f"... and {total - cli.BANNER_RESOURCE_ROWS:,} more resources "
+        f"... and {total - BANNER_RESOURCE_ROWS:,} more resources "
         "(GET http://127.0.0.1:1/_mock/v1/world lists them all)"
     )
-    quiet = cli.describe(world, "http://127.0.0.1:1", "v4", False)
+    quiet = describe(world, "http://127.0.0.1:1", "v4", False)
     assert quiet.splitlines()[-1].endswith("more resources (control plane off)")
 
 
@@ -280,8 +281,8 @@ def test_a_world_of_many_tokens_prints_a_screenful_of_them() -> None:
         "users": users,
         "tokens": [{"token": f"t{n}", "user": u["id"]} for n, u in enumerate(users)],
     }
-    banner = cli.describe(build_world(0, doc), "http://127.0.0.1:1", "v4", True).splitlines()
+    banner = describe(build_world(0, doc), "http://127.0.0.1:1", "v4", True).splitlines()
     rows = _section(banner, "Tokens")
     listed = [row for row in rows[3:] if not row.startswith("...")]
-    assert len(listed) == cli.BANNER_RESOURCE_ROWS
+    assert len(listed) == BANNER_RESOURCE_ROWS
     assert rows[-1].startswith("... and 50 more tokens (GET")

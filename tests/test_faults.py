@@ -33,7 +33,8 @@ from starlette.testclient import TestClient
 
 from mock_server import ZitadelMock
 from mock_server.app import create_mock
-from mock_server.cli import _fault_text, describe, parse_args
+from mock_server.banner import _fault_text, describe
+from mock_server.cli import parse_args
 from mock_server.faults import Faults, parse_fail_option, parse_latency
 from mock_server.inprocess import MockInstance
 

@@ -8,7 +8,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server.app import create_mock
-from mock_server.cli import describe, parse_args
+from mock_server.banner import describe
+from mock_server.cli import parse_args
 
 BASE = "/management/v1"
 ADMIN = {"Authorization": "Bearer admin-pat"}
