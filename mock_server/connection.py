@@ -1,5 +1,6 @@
 """The TCP connection under a request: the handle an injected fault cuts, and what the mock's
-listeners and protocols share about it (how they listen, the HTTP/2 preface, TCP_NODELAY).
+listeners and protocols share about it (how they listen, the HTTP/2 preface, TCP_NODELAY, its
+time-outs).
 
 ASGI gives an app no handle on its connection; the mock's own protocols
 (:mod:`mock_server.one_port`) put the asyncio transport into the scope under
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from collections.abc import Callable
 
 from starlette.types import Scope
 
@@ -50,3 +52,58 @@ async def drop(scope: Scope) -> bool:
     for _ in range(2):
         await asyncio.sleep(0)
     return True
+
+
+class Deadline:
+    """A connection's time-out (a request's read deadline, the keep-alive between requests)
+    that a request moves without touching the loop's timers.
+
+    ``arm`` and ``disarm`` only set a time: the connection keeps one timer, which acts when it
+    fires if the deadline it finds has passed, and otherwise waits for that deadline. A timer
+    armed and cancelled per request, for each of the two time-outs, cost ~5 µs of a ~90 µs
+    REST call.
+    """
+
+    __slots__ = ("_loop", "_seconds", "_expired", "_at", "_timer")
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, seconds: float | None, expired: Callable[[], None]
+    ) -> None:
+        self._loop = loop
+        self._seconds = seconds
+        self._expired = expired
+        self._at: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def arm(self) -> None:
+        """Due ``seconds`` from now, unless armed already (a deadline counts from its start);
+        never with ``seconds`` None."""
+        if self._at is None and self._seconds is not None:
+            self._at = self._loop.time() + self._seconds
+            if self._timer is None:
+                self._timer = self._loop.call_at(self._at, self._check)
+
+    def disarm(self) -> None:
+        self._at = None
+
+    def cancel(self) -> None:
+        """Disarmed for good: the connection is gone, and its timer with it."""
+        self._at = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _check(self) -> None:
+        self._timer = None
+        at = self._at
+        if at is None:
+            return
+        # The loop runs a timer up to its clock's resolution early.
+        if at <= self._loop.time() + _CLOCK_SLACK:
+            self._at = None
+            self._expired()
+        else:
+            self._timer = self._loop.call_at(at, self._check)
+
+
+_CLOCK_SLACK = 0.001

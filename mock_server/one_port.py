@@ -41,7 +41,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mock_server import lane_cycle
-from mock_server.connection import H2_PREFACE, TRANSPORT_KEY, no_delay
+from mock_server.connection import H2_PREFACE, TRANSPORT_KEY, Deadline, no_delay
 
 if TYPE_CHECKING:
     from mock_server.grpc_front.server import GrpcFront
@@ -63,34 +63,19 @@ DEFAULT_READ_TIMEOUT = 10.0
 DEFAULT_KEEP_ALIVE = 5
 
 
-class _ReadDeadline:
-    """One timer per connection: a request must be read whole within ``seconds`` of its start.
+def _read_deadline(protocol: Any, seconds: float | None) -> Deadline:
+    """A request must be read whole within ``seconds`` of its start: like Go's http.Server
+    ReadTimeout (from the first byte to the end of the body), it closes slowloris-style
+    connections that trickle a head or a body; idle keep-alive connections are the keep-alive
+    time-out's."""
 
-    Like Go's http.Server ReadTimeout (from the first byte to the end of the body), it closes
-    slowloris-style connections that trickle a head or a body; idle keep-alive connections are
-    uvicorn's timeout_keep_alive.
-    """
-
-    def __init__(self, protocol: asyncio.Protocol, seconds: float | None) -> None:
-        self._protocol = protocol
-        self._seconds = seconds
-        self._handle: asyncio.TimerHandle | None = None
-
-    def arm(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self._handle is None and self._seconds:
-            self._handle = loop.call_later(self._seconds, self._expired)
-
-    def disarm(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
-
-    def _expired(self) -> None:
-        self._handle = None
-        transport = self._protocol.transport  # type: ignore[attr-defined]
+    def expired() -> None:
+        transport = protocol.transport
         if transport is not None and not transport.is_closing():
             logger.debug("closing a connection that did not send its request in time")
             transport.close()
+
+    return Deadline(protocol.loop, seconds or None, expired)  # 0: no limit
 
 
 def _escape_request_line(head: bytes) -> bytes:
@@ -135,8 +120,8 @@ class H11Fallback(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         no_delay(transport)
-        self._deadline = _ReadDeadline(self, self.read_timeout)
-        self._deadline.arm(self.loop)
+        self._deadline = _read_deadline(self, self.read_timeout)
+        self._deadline.arm()
 
     answered = False
 
@@ -147,12 +132,12 @@ class H11Fallback(H11Protocol):
         state = self.conn.their_state
         reading = state is h11.SEND_BODY or (state is h11.IDLE and self.conn.trailing_data[0])
         if reading:
-            self._deadline.arm(self.loop)
+            self._deadline.arm()
         else:
             self._deadline.disarm()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._deadline.disarm()
+        self._deadline.cancel()
         super().connection_lost(exc)
 
     def handle_events(self) -> None:
@@ -258,8 +243,28 @@ class OnePortProtocol(HttpToolsProtocol):
         self._between_messages = True
         self._head: list[bytes] | None = None  # this request's head so far, for the fallback
         self._head_size = 0
-        self._deadline = _ReadDeadline(self, self.read_timeout)
-        self._deadline.arm(self.loop)
+        self._deadline = _read_deadline(self, self.read_timeout)
+        self._deadline.arm()
+        # uvicorn's keep-alive time-out, on a deadline of the same kind (see
+        # on_response_complete).
+        self._idle = Deadline(self.loop, self.timeout_keep_alive, self.timeout_keep_alive_handler)
+
+    def _unset_keepalive_if_required(self) -> None:
+        self._idle.disarm()
+
+    def on_response_complete(self) -> None:
+        # uvicorn's (0.30 - 0.54), with its keep-alive timer, armed and cancelled around every
+        # request, on the connection's lazy deadline instead.
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._idle.disarm()
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        else:
+            self._idle.arm()
 
     # -- bytes in -------------------------------------------------------------------------
 
@@ -308,7 +313,7 @@ class OnePortProtocol(HttpToolsProtocol):
         # A request read after an answer written in the same turn (the lane's, pipelined):
         # the keep-alive time-out armed by that answer must not cut this one.
         self._unset_keepalive_if_required()
-        self._deadline.arm(self.loop)
+        self._deadline.arm()
         super().on_message_begin()
         # The connection, for faults that drop it (mock_server.connection): ASGI has no
         # handle on it otherwise.
@@ -367,8 +372,8 @@ class OnePortProtocol(HttpToolsProtocol):
         _answer_and_close(self, answer)
 
     def _fall_back_to_h11(self, head: bytes) -> None:
-        self._deadline.disarm()
-        self._unset_keepalive_if_required()
+        self._deadline.cancel()
+        self._idle.cancel()
         self.connections.discard(self)
         protocol = self.h11_class(
             config=self.config,
@@ -385,7 +390,8 @@ class OnePortProtocol(HttpToolsProtocol):
     def _hand_over(self, first: bytes) -> None:
         """The connection becomes the gRPC front's: HTTP/2 keeps its own time (a gRPC
         channel stays open between calls) and the front's stop ends it with GOAWAY."""
-        self._deadline.disarm()
+        self._deadline.cancel()
+        self._idle.cancel()
         self.connections.discard(self)
         assert self.grpc_front is not None
         protocol = self.grpc_front.connection()
@@ -394,5 +400,6 @@ class OnePortProtocol(HttpToolsProtocol):
         protocol.data_received(first)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._deadline.disarm()
+        self._deadline.cancel()
+        self._idle.cancel()
         super().connection_lost(exc)

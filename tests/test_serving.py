@@ -54,7 +54,7 @@ def _refused(port: int) -> bool:
 
 @pytest.fixture(scope="module")
 def mock():
-    running = start_mock("--grpc-port", "0", "--read-timeout", "1")
+    running = start_mock("--grpc-port", "0", "--read-timeout", "1", "--keep-alive", "1")
     yield running
     running.signal(signal.SIGTERM)
     assert running.wait(30) == 0, running.stderr
@@ -175,6 +175,78 @@ def test_slow_requests_are_cut_after_the_read_timeout(mock, sent) -> None:
         sock.sendall(sent)
         sock.settimeout(20)  # an upper bound far above --read-timeout 1
         assert sock.recv(65536) == b""
+
+
+MY_ORG = (
+    b"GET /management/v1/orgs/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer admin-pat\r\n\r\n"
+)
+
+
+def _answer(sock: socket.socket) -> bytes:
+    """One answer with a Content-Length body from a keep-alive connection."""
+    answer = b""
+    while True:
+        head, found, body = answer.partition(b"\r\n\r\n")
+        if found:
+            length = next(
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            if len(body) >= length:
+                return answer
+        chunk = sock.recv(65536)
+        assert chunk, f"closed after {answer!r}"
+        answer += chunk
+
+
+def test_a_trickled_request_is_cut_a_read_timeout_after_its_first_byte(mock) -> None:
+    # Each byte must not move the deadline: a client sending one every 0.2 s is cut at 1 s.
+    with socket.create_connection(("127.0.0.1", mock.port)) as sock:
+        started = time.monotonic()
+        closed = False
+        for byte in MY_ORG[:25]:
+            try:
+                sock.sendall(bytes([byte]))
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            sock.settimeout(0.2)
+            try:
+                closed = sock.recv(65536) == b""
+            except TimeoutError:
+                continue
+            except ConnectionResetError:
+                closed = True
+            if closed:
+                break
+        assert closed and time.monotonic() - started < 4
+
+
+def test_a_busy_keep_alive_connection_outlives_both_time_outs(mock) -> None:
+    # Requests every 0.1 s for 2.5 s on one connection: each request's read deadline and the
+    # idle time between them are far under 1 s, though the connection lives longer than both.
+    with socket.create_connection(("127.0.0.1", mock.port), timeout=10) as sock:
+        started = time.monotonic()
+        answers = 0
+        while time.monotonic() - started < 2.5:
+            sock.sendall(MY_ORG)
+            assert _answer(sock).startswith(b"HTTP/1.1 200 OK")
+            answers += 1
+            time.sleep(0.1)
+        assert answers >= 10
+
+
+def test_an_idle_keep_alive_connection_is_closed_after_the_keep_alive(mock) -> None:
+    with socket.create_connection(("127.0.0.1", mock.port), timeout=10) as sock:
+        sock.sendall(MY_ORG)
+        _answer(sock)
+        time.sleep(0.6)  # idle, but under the keep-alive: still open
+        sock.sendall(MY_ORG)
+        _answer(sock)
+        answered = time.monotonic()
+        assert sock.recv(65536) == b""
+        assert 0.8 < time.monotonic() - answered < 5
 
 
 def test_sigterm_with_a_half_sent_body_closes_listeners_then_exits_0() -> None:
