@@ -14,17 +14,15 @@ from __future__ import annotations
 
 from conformance.checks import (
     RULES,
-    RuleViolation,
     assert_conforms,
     check_all,
     check_details,
     check_envelope,
-    check_listed,
-    check_read,
     check_status,
-    check_visible,
 )
 from conformance.model import Request, Response, from_httpx, from_requests, from_schemathesis
+from conformance.read_checks import check_listed, check_read, check_visible
+from conformance.rule_primitives import RuleViolation
 from conformance.spec import Operation, Read, operation_for, operations, reads
 
 __all__ = [

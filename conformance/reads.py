@@ -9,8 +9,8 @@ projections and may lag behind the writes (zitadel issue 7543), so the polling i
 the read timeout and the time it took is reported as the lag.
 
 Every answer is checked like any other (schemathesis' checks, status and envelope) plus the
-read rules of :func:`conformance.checks.check_read`; all of it lands in the ``reads`` row of the
-write whose effect was being read, the verdict in its ``visibility`` row.
+read rules of :func:`conformance.read_checks.check_read`; all of it lands in the ``reads`` row of
+the write whose effect was being read, the verdict in its ``visibility`` row.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from conformance import checks, spec
+from conformance import read_checks, spec
 from conformance.model import Request, Response, from_schemathesis
 from conformance.provisioning import Ref
+from conformance.rule_primitives import RuleViolation, show
 
 if TYPE_CHECKING:
     from conformance.target import Target, Violation
@@ -81,7 +82,7 @@ class ReadCall:
         return self.status in (403, 404) and any(i in message for i in _CANNOT_READ)
 
     def item(self, resource_id: str | None = None) -> dict[str, Any] | None:
-        return checks.read_item(self.response, self.read, resource_id)
+        return read_checks.read_item(self.response, self.read, resource_id)
 
 
 @dataclass
@@ -164,13 +165,13 @@ class Reader:
         get, listing = spec.reads_of(ref.kind)
 
         def shown(call: ReadCall) -> None:
-            checks.check_visible(
+            read_checks.check_visible(
                 call.request, call.response, state=state, sequence=sequence, read=get
             )
 
         def listed(query_state: str | None, included: bool) -> Any:
             def check(call: ReadCall) -> None:
-                checks.check_listed(
+                read_checks.check_listed(
                     call.request,
                     call.response,
                     ref.id,
@@ -196,7 +197,7 @@ class Reader:
             if problem == "cannot read":
                 outcome.skipped = (
                     f"the caller may not read ({read.rpc} answered HTTP {call.status} code "
-                    f"{checks.show(call.code)}); give a token with the read permissions"
+                    f"{show(call.code)}); give a token with the read permissions"
                 )
                 return outcome
             if problem is not None:
@@ -271,14 +272,14 @@ class Reader:
             if call.cannot_read():
                 return call, "cannot read"
             if call.status != 200:
-                problem = checks.RuleViolation(
+                problem = RuleViolation(
                     "visibility.state",
-                    f"{read.rpc} answered HTTP {call.status} code {checks.show(call.code)}",
+                    f"{read.rpc} answered HTTP {call.status} code {show(call.code)}",
                 )
             else:
                 try:
                     expect(call)
-                except checks.RuleViolation as violation:
+                except RuleViolation as violation:
                     problem = violation
                 else:
                     return call, None

@@ -14,6 +14,7 @@ import pytest
 
 from conformance import checks, spec
 from conformance.provisioning import Ref
+from conformance.rule_primitives import parse_date, show
 from conformance.settings import flag
 from conformance.target import Call, ConformanceFailure, Target, Violation
 
@@ -125,7 +126,7 @@ class Scenario:
         if call.status >= 500:
             return False  # see expect_success: not_a_server_error is the rule that failed
         if call.status != status or call.code != code:
-            problems.append(f"expected HTTP {status} code {checks.show(code)}, got {outcome(call)}")
+            problems.append(f"expected HTTP {status} code {show(code)}, got {outcome(call)}")
         text = call.body.get("message") if isinstance(call.body, dict) else None
         if not problems and message is not None and text != message:
             problems.append(f"expected the message {message!r}, got {text!r}")
@@ -142,7 +143,7 @@ def outcome(call: Call) -> str:
     body = call.body
     if not isinstance(body, dict) or "code" not in body:
         return f"HTTP {call.status} (no code)"
-    return f"HTTP {call.status} code {checks.show(body['code'])}"
+    return f"HTTP {call.status} code {show(body['code'])}"
 
 
 def check_clock(scenario: Scenario, call: Call, date: datetime | None, what: str) -> None:
@@ -213,7 +214,7 @@ def details_of(call: Call) -> tuple[int | None, Any]:
     sequence = details.get("sequence")
     date = details.get(call.operation.date_field)
     try:
-        parsed_date = checks.parse_date(date) if isinstance(date, str) else None
+        parsed_date = parse_date(date) if isinstance(date, str) else None
     except ValueError:
         parsed_date = None
     parsed_sequence = int(sequence) if isinstance(sequence, str) and sequence.isdigit() else None

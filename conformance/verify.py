@@ -2,7 +2,8 @@
 
 :meth:`Verifier.verify` runs schemathesis' own response checks (no server error, documented
 status, content type and schema) plus the rules of :mod:`conformance.checks` on one answer and
-records each outcome in the matrix; :meth:`Verifier.verify_read` does the same for a read.
+records each outcome in the matrix; :meth:`Verifier.verify_read` does the same for a read, with
+the rules of :mod:`conformance.read_checks`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import schemathesis
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.transport import Response as StResponse
 
-from conformance import checks, matrix, spec
+from conformance import checks, matrix, read_checks, spec
 from conformance.model import Request, Response, from_schemathesis
 from conformance.report import describe_exchange, exchange_data, outcome_of
+from conformance.rule_primitives import RuleViolation
 
 _MESSAGE_LINES = 6
 
@@ -158,7 +160,7 @@ class Verifier:
         for check in own:
             try:
                 applied = check(request, reply)
-            except checks.RuleViolation as exc:
+            except RuleViolation as exc:
                 violations.append(Violation(exc.rule, exc.message, operation.rpc, request, reply))
             else:
                 if applied:
@@ -206,12 +208,12 @@ class Verifier:
         own = (
             checks.check_status,
             checks.check_envelope,
-            lambda q, r: checks.check_read(q, r, default_org=self.default_org, read=read),
+            lambda q, r: read_checks.check_read(q, r, default_org=self.default_org, read=read),
         )
         for check in own:
             try:
                 check(request, reply)
-            except checks.RuleViolation as exc:
+            except RuleViolation as exc:
                 violations.append(Violation(exc.rule, exc.message, read.rpc, request, reply))
         if rpc is not None:
             operation = self.operations[rpc]

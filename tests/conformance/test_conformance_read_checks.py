@@ -11,8 +11,8 @@ import json
 import pytest
 
 from conformance import RULES, Request, Response, RuleViolation, check_all, spec
-from conformance.checks import check_listed, check_read, check_visible
 from conformance.provisioning import Ref
+from conformance.read_checks import check_listed, check_read, check_visible
 from conformance.reads import STATE_QUERIES, id_query
 
 BASE = "http://zitadel.example/management/v1"
