@@ -343,6 +343,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         path.unlink(missing_ok=True)
     if state.matrix is None or not state.ran:
         return
+    from conformance import session_end
+
     if state.worker is not None:
         # The controller finalizes: a cell one worker saw nothing for may be another's pass.
         session.config.workeroutput[workers.OUTPUT_KEY] = {  # type: ignore[attr-defined]
@@ -351,95 +353,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "generated_ran": sorted(state.generated_ran),
             "links_ran": state.links_ran,
             "restore_problems": state.restore_problems,
-            "header": _header_part(state),
+            "header": session_end.report_header_part(state),
         }
         return
-    _finalize(state)
+    session_end.finalize(state)
     if state.restore_problems:
         state.matrix.notes.append(
             "the suite could not restore: " + "; ".join(sorted(set(state.restore_problems)))
         )
-    state.verdict = _decide(state, session)
+    state.verdict = session_end.decide(state, session)
     if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         session.exitstatus = state.verdict.exit_code
-    state.reports_written = _write_reports(state)
-
-
-def _profile(state: SuiteState) -> str:
-    if state.header_parts:
-        return workers.merge_header(state.header_parts)["profile"]
-    if state.target is not None:
-        return state.target.profile
-    return (state.settings.profile if state.settings else None) or "v4"
-
-
-def _decide(state: SuiteState, session: pytest.Session) -> Any:
-    from conformance import coverage, verdict
-
-    assert state.matrix is not None and state.settings is not None
-    if session.exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        return verdict.Verdict(
-            "NO VERDICT: the run did not complete",
-            int(session.exitstatus),
-            [f"pytest ended with exit status {int(session.exitstatus)}"],
-        )
-    table = coverage.coverage(state.matrix.observed, _profile(state))
-    state.coverage = table
-    return verdict.decide(
-        state.matrix,
-        tests_failed=bool(session.testsfailed)
-        or session.exitstatus == pytest.ExitCode.TESTS_FAILED,
-        no_skips=state.settings.no_skips,
-        restore_problems=state.restore_problems,
-        coverage_gaps=coverage.gaps(table) if state.settings.require_coverage else None,
-    )
-
-
-def _write_reports(state: SuiteState) -> list[str]:
-    """Every report the settings ask for; the lines that say where they went."""
-    from conformance import reports
-
-    settings = state.settings
-    assert settings is not None and state.matrix is not None
-    doc = reports.document(
-        state.matrix,
-        state.verdict,
-        target=settings.root,
-        header=_header(state),
-        coverage=state.coverage,
-        duration=time.monotonic() - state.started,
-    )
-    written = []
-    if settings.json_report is not None:
-        reports.write_json(settings.json_report, doc)
-        written.append(f"JSON report: {settings.json_report}")
-    summary = reports.write_summary(settings.summary, doc)
-    if summary is not None:
-        written.append(f"Markdown summary: {summary}")
-    if settings.html is not None:
-        reports.write_html(settings.html, doc)
-        written.append(f"HTML report: {settings.html}")
-    if settings.junit is not None:
-        reports.write_junit(settings.junit, doc)
-        written.append(f"JUnit report: {settings.junit}")
-    return written
-
-
-def _finalize(state: SuiteState) -> None:
-    assert state.matrix is not None
-    hints = {}
-    target = state.target
-    if target is not None and not target.may_touch_org:
-        for rpc in ("DeactivateOrg", "ReactivateOrg"):
-            hints[(rpc, "details")] = (
-                f"the org operations only answer 200 with {flag('allow_org_deactivation')}=1"
-            )
-    state.matrix.finalize(state.generated_ran, hints)
-    if state.links_ran:
-        for rpc in state.matrix.operations:
-            cell = state.matrix.cell(rpc, "links")
-            if cell.state == "-":
-                cell.skips.append("no step of the stateful phase reached this operation")
+    state.reports_written = session_end.write_reports(state)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -452,8 +377,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
                 f"zitadel conformance: the suite did not run; it needs a target URL ({flag('url')})"
             )
         return
+    from conformance import session_end
+
     terminalreporter.write_sep("=", "ZITADEL lifecycle conformance")
-    terminalreporter.write_line(_header(state))
+    terminalreporter.write_line(session_end.report_header(state))
     terminalreporter.write_line("")
     for line in state.matrix.render().splitlines():
         terminalreporter.write_line(line)
@@ -476,44 +403,3 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.write_line(f"verdict: {verdict.label} (exit code {verdict.exit_code})")
     for reason in verdict.reasons:
         terminalreporter.write_line(f"  {reason}")
-
-
-def _header_part(state: SuiteState) -> dict[str, Any] | None:
-    """What the report header says about the target as this session saw it."""
-    target = state.target
-    if target is None:
-        return None
-    instance = target.resources.instance
-    where = f"instance {instance.name}" if instance is not None else target.resources.source
-    return {
-        "profile": target.profile,
-        "source": target.resources.source,
-        "generated": target.generated_counts,
-        "links_steps": sum(target.links_steps.values()),
-        "links_followed": target.links_followed,
-        "worker_line": f"{state.worker}: {where}" if state.worker else "",
-    }
-
-
-def _header(state: SuiteState) -> str:
-    settings = state.settings
-    parts = state.header_parts or [p for p in [_header_part(state)] if p]
-    lines = [f"target: {settings.root if settings else '?'}"]
-    if parts:
-        header = workers.merge_header(parts)
-        lines[0] += f"  profile: {header['profile']}  resources: {'; '.join(header['sources'])}"
-        generated = header["generated"]
-        if generated:
-            positive = min(c["positive"] for c in generated.values())
-            negative = min(c["negative"] for c in generated.values())
-            lines.append(
-                f"generated examples per operation: at least {positive} positive and "
-                f"{negative} negative; stateful phase: {header['links_steps']} steps, "
-                f"{header['links_followed']} through a link"
-            )
-        if state.header_parts:
-            lines.append(
-                f"workers: {len(state.header_parts)} ({', '.join(sorted(header['workers']))})"
-            )
-    lines.append(f"duration: {time.monotonic() - state.started:.1f}s")
-    return "\n".join(lines)
