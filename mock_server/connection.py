@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import time
 from collections.abc import Callable
 
 from starlette.types import Scope
@@ -58,7 +59,7 @@ class Deadline:
     """A connection's time-out (a request's read deadline, the keep-alive between requests)
     that a request moves without touching the loop's timers.
 
-    ``arm`` and ``disarm`` only set a time: the connection keeps one timer, which acts when it
+    ``arm`` and ``disarm`` only set a time: each time-out keeps one timer, which acts when it
     fires if the deadline it finds has passed, and otherwise waits for that deadline. A timer
     armed and cancelled per request, for each of the two time-outs, cost ~5 µs of a ~90 µs
     REST call.
@@ -106,4 +107,5 @@ class Deadline:
             self._timer = self._loop.call_at(at, self._check)
 
 
-_CLOCK_SLACK = 0.001
+# uvloop rounds timers to the millisecond; asyncio's clock may be coarser.
+_CLOCK_SLACK = max(0.001, time.get_clock_info("monotonic").resolution)

@@ -253,18 +253,19 @@ class OnePortProtocol(HttpToolsProtocol):
         self._idle.disarm()
 
     def on_response_complete(self) -> None:
-        # uvicorn's (0.30 - 0.54), with its keep-alive timer, armed and cancelled around every
-        # request, on the connection's lazy deadline instead.
+        if self.pipeline:
+            # uvicorn starts the next pipelined request, its own way for each version, and
+            # arms no keep-alive for it.
+            super().on_response_complete()
+            return
+        # uvicorn's own steps, with the keep-alive on the lazy deadline: its timer was armed
+        # and cancelled around every request.
         self.server_state.total_requests += 1
         if self.transport.is_closing():
             return
         self._idle.disarm()
         self.flow.resume_reading()
-        if self.pipeline:
-            cycle, app = self.pipeline.pop()
-            self._start_asgi_task(cycle, app)
-        else:
-            self._idle.arm()
+        self._idle.arm()
 
     # -- bytes in -------------------------------------------------------------------------
 
@@ -284,6 +285,9 @@ class OnePortProtocol(HttpToolsProtocol):
                 return
         self._unset_keepalive_if_required()
         if self._between_messages:
+            # Like Go's server, whose ReadTimeout runs from the next request's first byte:
+            # the blank lines httptools skips before a request line start it too.
+            self._deadline.arm()
             self._head, self._head_size = [data], len(data)
         elif self._head is not None:
             self._head.append(data)

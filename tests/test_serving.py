@@ -200,7 +200,7 @@ def _answer(sock: socket.socket) -> bytes:
         answer += chunk
 
 
-def test_a_trickled_request_is_cut_a_read_timeout_after_its_first_byte(mock) -> None:
+def test_a_trickled_request_is_cut_a_read_timeout_after_it_began(mock) -> None:
     # Each byte must not move the deadline: a client sending one every 0.2 s is cut at 1 s.
     with socket.create_connection(("127.0.0.1", mock.port)) as sock:
         started = time.monotonic()
@@ -223,6 +223,29 @@ def test_a_trickled_request_is_cut_a_read_timeout_after_its_first_byte(mock) -> 
         assert closed and time.monotonic() - started < 4
 
 
+def test_blank_lines_after_an_answer_start_the_read_timeout(mock) -> None:
+    # httptools skips CRLFs before a request line without starting a message; like Go's
+    # server, the first byte of the next request starts its read deadline all the same.
+    with socket.create_connection(("127.0.0.1", mock.port), timeout=10) as sock:
+        sock.sendall(MY_ORG)
+        _answer(sock)
+        started = time.monotonic()
+        closed = False
+        while not closed and time.monotonic() - started < 6:
+            try:
+                sock.sendall(b"\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sock.settimeout(0.3)
+            try:
+                closed = sock.recv(65536) == b""
+            except TimeoutError:
+                continue
+            except ConnectionResetError:
+                closed = True
+        assert time.monotonic() - started < 4
+
+
 def test_a_busy_keep_alive_connection_outlives_both_time_outs(mock) -> None:
     # Requests every 0.1 s for 2.5 s on one connection: each request's read deadline and the
     # idle time between them are far under 1 s, though the connection lives longer than both.
@@ -235,6 +258,20 @@ def test_a_busy_keep_alive_connection_outlives_both_time_outs(mock) -> None:
             answers += 1
             time.sleep(0.1)
         assert answers >= 10
+
+
+def test_pipelined_requests_on_both_paths_are_all_answered_in_order(mock) -> None:
+    # The ASGI path (the control plane) queues behind an unanswered request; the lane answers
+    # from the parser: uvicorn starts each queued one when the previous answer completes.
+    info = b"GET /_mock/v1/info HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", mock.port), timeout=10) as sock:
+        sock.sendall(info + info + MY_ORG + info + MY_ORG)
+        answers = [_answer(sock) for _ in range(5)]
+    assert all(answer.startswith(b"HTTP/1.1 200 OK") for answer in answers)
+    bodies = [answer.partition(b"\r\n\r\n")[2] for answer in answers]
+    assert [body.startswith(b'{"org":') for body in bodies] == [False, False, True, False, True]
+    infos = [b'"management_base_path"' in body for body in bodies]
+    assert infos == [True, True, False, True, False]
 
 
 def test_an_idle_keep_alive_connection_is_closed_after_the_keep_alive(mock) -> None:
