@@ -184,22 +184,29 @@ MY_ORG = (
 )
 
 
-def _answer(sock: socket.socket) -> bytes:
-    """One answer with a Content-Length body from a keep-alive connection."""
-    answer = b""
-    while True:
-        head, found, body = answer.partition(b"\r\n\r\n")
-        if found:
-            length = next(
-                int(line.split(b":")[1])
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-length:")
-            )
-            if len(body) >= length:
-                return answer
-        chunk = sock.recv(65536)
-        assert chunk, f"closed after {answer!r}"
-        answer += chunk
+class _Answers:
+    """The answers of a keep-alive connection one by one, each with its Content-Length body;
+    pipelined answers may come in one segment, so what follows an answer is kept."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = b""
+
+    def next(self) -> bytes:
+        while True:
+            head, found, rest = self.buffer.partition(b"\r\n\r\n")
+            if found:
+                length = next(
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                )
+                if len(rest) >= length:
+                    self.buffer = rest[length:]
+                    return head + found + rest[:length]
+            chunk = self.sock.recv(65536)
+            assert chunk, f"closed after {self.buffer!r}"
+            self.buffer += chunk
 
 
 def _seconds_until_closed(sock: socket.socket, pieces: Iterable[bytes], pause: float) -> float:
@@ -231,7 +238,7 @@ def test_blank_lines_after_an_answer_start_the_read_timeout(mock) -> None:
     # server, the first byte of the next request starts its read deadline all the same.
     with socket.create_connection(("127.0.0.1", mock.port), timeout=10) as sock:
         sock.sendall(MY_ORG)
-        _answer(sock)
+        _Answers(sock).next()
         assert _seconds_until_closed(sock, [b"\r\n"] * 20, 0.3) < 4
 
 
@@ -239,14 +246,14 @@ def test_a_busy_keep_alive_connection_outlives_both_time_outs(mock) -> None:
     # Requests every 0.1 s for 2.5 s on one connection: each request's read deadline and the
     # idle time between them are far under 1 s, though the connection lives longer than both.
     with socket.create_connection(("127.0.0.1", mock.port), timeout=10) as sock:
+        answers, answered = _Answers(sock), 0
         started = time.monotonic()
-        answers = 0
         while time.monotonic() - started < 2.5:
             sock.sendall(MY_ORG)
-            assert _answer(sock).startswith(b"HTTP/1.1 200 OK")
-            answers += 1
+            assert answers.next().startswith(b"HTTP/1.1 200 OK")
+            answered += 1
             time.sleep(0.1)
-        assert answers >= 10
+        assert answered >= 10
 
 
 def test_pipelined_requests_on_both_paths_are_all_answered_in_order(mock) -> None:
@@ -255,7 +262,8 @@ def test_pipelined_requests_on_both_paths_are_all_answered_in_order(mock) -> Non
     info = b"GET /_mock/v1/info HTTP/1.1\r\nHost: x\r\n\r\n"
     with socket.create_connection(("127.0.0.1", mock.port), timeout=10) as sock:
         sock.sendall(info + info + MY_ORG + info + MY_ORG)
-        answers = [_answer(sock) for _ in range(5)]
+        reader = _Answers(sock)
+        answers = [reader.next() for _ in range(5)]
     assert all(answer.startswith(b"HTTP/1.1 200 OK") for answer in answers)
     bodies = [answer.partition(b"\r\n\r\n")[2] for answer in answers]
     assert [body.startswith(b'{"org":') for body in bodies] == [False, False, True, False, True]
@@ -265,11 +273,12 @@ def test_pipelined_requests_on_both_paths_are_all_answered_in_order(mock) -> Non
 
 def test_an_idle_keep_alive_connection_is_closed_after_the_keep_alive(mock) -> None:
     with socket.create_connection(("127.0.0.1", mock.port), timeout=10) as sock:
+        answers = _Answers(sock)
         sock.sendall(MY_ORG)
-        _answer(sock)
+        answers.next()
         time.sleep(0.6)  # idle, but under the keep-alive: still open
         sock.sendall(MY_ORG)
-        _answer(sock)
+        answers.next()
         answered = time.monotonic()
         assert sock.recv(65536) == b""
         assert 0.8 < time.monotonic() - answered < 5
