@@ -13,11 +13,11 @@ import base64
 import json
 import random
 import signal
-import socket
 
 import grpc
 import pytest
 from mock_process import start_mock
+from raw_http import exchange
 
 from mock_server.one_port import GO_400, GO_431
 
@@ -128,21 +128,6 @@ def _rest_request(rng: random.Random) -> bytes:
     return method + b" " + path + b" HTTP/1.1\r\n" + b"\r\n".join(headers) + b"\r\n\r\n" + body
 
 
-def _exchange(port: int, data: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
-        try:
-            sock.sendall(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server answered and closed before reading it all (431, 400)
-        answer = b""
-        try:
-            while chunk := sock.recv(65536):
-                answer += chunk
-        except ConnectionResetError:
-            pass
-        return answer
-
-
 def _assert_envelope_or_success(request: bytes, answer: bytes) -> None:
     head, _, body = answer.partition(b"\r\n\r\n")
     status_line, *header_lines = head.split(b"\r\n")
@@ -174,7 +159,7 @@ def test_rest_fuzz(mock) -> None:
     rng = random.Random(SEED)
     for _ in range(2000):
         request = _rest_request(rng)
-        answer = _exchange(mock.port, request)
+        answer = exchange(mock.port, request)
         if answer in (GO_400, GO_431):
             # Below any router: only what Go's net/http refuses to parse may get these.
             assert (
@@ -192,7 +177,7 @@ def test_raw_bytes_fuzz(mock) -> None:
         garbage = rng.randbytes(rng.randrange(1, 200))
         if rng.random() < 0.5:
             garbage = rng.choice([b"POST ", b"GET /", b"PRI * "]) + garbage
-        answer = _exchange(mock.port, garbage + b"\r\n\r\n")
+        answer = exchange(mock.port, garbage + b"\r\n\r\n")
         if answer in (b"", GO_400, GO_431):
             continue  # closed, or net/http's own answer
         _assert_envelope_or_success(garbage, answer)
@@ -213,7 +198,7 @@ def test_grpc_web_fuzz(mock) -> None:
             b"Content-Type: " + content_type + b"\r\nAuthorization: Bearer admin-pat\r\n"
             b"Content-Length: %d\r\n\r\n" % len(body)
         ) + body
-        answer = _exchange(mock.port, request)
+        answer = exchange(mock.port, request)
         head, _, reply = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 200 "), (request[:200], answer[:300])
         if text:

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 import pytest
 import uvicorn
 from grpc_harness import grpc_web_body
+from raw_http import exchange
 from rest_golden import (
     ADMIN,
     DATE,
@@ -293,19 +294,6 @@ def test_a_plain_management_call_takes_the_lane(monkeypatch):
 # ---- where the lane must keep the ASGI path's rules (review findings) ---------------------
 
 
-def _raw(port: int, data: bytes, wait: float = 0.5) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(data)
-        sock.settimeout(wait)
-        received = b""
-        try:
-            while chunk := sock.recv(65536):
-                received += chunk
-        except TimeoutError:
-            pass
-    return received
-
-
 def _active_user(mock, owner_org: str):
     return next(
         u
@@ -332,7 +320,7 @@ def test_nothing_runs_after_an_answer_that_closes(with_lane):
         "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
     )
     with _served({"default": mock}, with_lane) as ports:
-        answer = _raw(ports["default"], (first + second).encode())
+        answer = exchange(ports["default"], (first + second).encode(), quiet=0.5)
     assert answer.count(b"HTTP/1.1 ") == 1 and answer.startswith(b"HTTP/1.1 200")
     assert mock.world.users[user.id].state.value == "active"
 
@@ -380,7 +368,9 @@ def test_the_lane_answers_as_the_asgi_path_where_a_head_is_odd(head):
         if "_reactivate" in head:
             data += b"{}"
         with _served({"default": mock}, with_lane) as ports:
-            answers.append(_DATE_HEADER.sub(b"", _raw(ports["default"], data)).split(b"\r\n")[0])
+            answers.append(
+                _DATE_HEADER.sub(b"", exchange(ports["default"], data, quiet=0.5)).split(b"\r\n")[0]
+            )
     assert answers[0] == answers[1] and answers[0] != b""
 
 
