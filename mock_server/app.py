@@ -75,7 +75,10 @@ class _Front:
         if scope["type"] != "http":
             await self.api(scope, receive, send)
             return
-        door, found = door_of(scope["method"], scope["path"], _content_type(scope), self.rest)
+        method = scope["method"]
+        # Only a POST's Content-Type can choose a door (gRPC-web): no header scan for the rest.
+        content_type = _content_type(scope) if method == "POST" else None
+        door, found = door_of(method, scope["path"], content_type, self.rest)
         if door is Door.UI_REDIRECT:
             await self.ui_redirect(scope, receive, send)
         elif door is Door.GRPC_WEB:

@@ -182,7 +182,6 @@ class BlockReader:
     def begin(self, fragment: bytes, ends: bool) -> Decoded | None:
         """A HEADERS frame's fragment: the decoded block when ``ends`` (END_HEADERS)."""
         if ends:
-            self._bytes = len(fragment)
             return self._decode(fragment)
         self._fragments, self._bytes = [fragment], len(fragment)
         return None

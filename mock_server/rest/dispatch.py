@@ -61,11 +61,8 @@ class RestDispatch:
             _REMEMBERED_PATHS
         )
 
-    def match(self, scope: Scope) -> tuple[Route, dict[str, str]] | None:
-        """The route and path values of a management request, or None for connexion."""
-        return self.match_path(scope["method"], scope["path"])
-
     def match_path(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        """The route and path values of a management request, or None for connexion."""
         key = (method, path)
         found = self._matched.get(key)
         if found is not None:
